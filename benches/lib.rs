@@ -1,0 +1,1 @@
+//! Peer benchmarks live in `benches/compare.rs`; this library is empty.

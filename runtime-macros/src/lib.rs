@@ -1,0 +1,174 @@
+//! Procedural macros for the `runtime` crate: `#[runtime::main]` and `#[runtime::test]`.
+//! Use them through `runtime`, which re-exports them.
+//!
+//! On an error the macros emit the original function plus a `compile_error!` pointing at
+//! the offending code, so that IDEs keep working on the body.
+
+use proc_macro::TokenStream;
+use proc_macro2::{Span, TokenStream as TokenStream2};
+use quote::{quote, quote_spanned};
+use syn::parse::Parser;
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{ItemFn, Meta, Token};
+
+/// `#[runtime::main]`: runs `async fn main` on a fresh loop with `runtime::run`.
+#[proc_macro_attribute]
+pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand(args.into(), item.into(), Kind::Main).into()
+}
+
+/// `#[runtime::test]` / `#[runtime::test(start_paused = true)]`: runs an `async fn` test
+/// on a fresh loop.
+#[proc_macro_attribute]
+pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand(args.into(), item.into(), Kind::Test).into()
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Main,
+    Test,
+}
+
+impl Kind {
+    fn attr(self) -> &'static str {
+        match self {
+            Kind::Main => "#[runtime::main]",
+            Kind::Test => "#[runtime::test]",
+        }
+    }
+}
+
+struct Config {
+    start_paused: bool,
+}
+
+fn expand(args: TokenStream2, item: TokenStream2, kind: Kind) -> TokenStream2 {
+    let func: ItemFn = match syn::parse2(item.clone()) {
+        Ok(f) => f,
+        Err(e) => {
+            let err = e.to_compile_error();
+            return quote! { #err #item };
+        }
+    };
+    match parse_config(args, kind).and_then(|cfg| check(&func, kind).map(|()| cfg)) {
+        Ok(cfg) => generate(func, cfg, kind),
+        Err(e) => {
+            let err = e.to_compile_error();
+            quote! { #err #item }
+        }
+    }
+}
+
+fn parse_config(args: TokenStream2, kind: Kind) -> syn::Result<Config> {
+    let mut cfg = Config {
+        start_paused: false,
+    };
+    let metas = Punctuated::<Meta, Token![,]>::parse_terminated.parse2(args)?;
+    for meta in metas {
+        let name = meta
+            .path()
+            .get_ident()
+            .map(|i| i.to_string())
+            .unwrap_or_default();
+        match (kind, name.as_str(), &meta) {
+            (Kind::Test, "start_paused", Meta::NameValue(nv)) => {
+                cfg.start_paused = match &nv.value {
+                    syn::Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Bool(b),
+                        ..
+                    }) => b.value,
+                    other => {
+                        return Err(syn::Error::new_spanned(
+                            other,
+                            "`start_paused` takes `true` or `false`",
+                        ))
+                    }
+                }
+            }
+            (Kind::Test, _, _) => {
+                return Err(syn::Error::new_spanned(
+                    &meta,
+                    format!(
+                        "unknown option for {}: the only option is `start_paused = true|false`",
+                        kind.attr()
+                    ),
+                ))
+            }
+            (Kind::Main, _, _) => {
+                return Err(syn::Error::new_spanned(
+                    &meta,
+                    "#[runtime::main] takes no options; configure a loop with \
+                     `runtime::Builder` and `Runtime::block_on` instead",
+                ))
+            }
+        }
+    }
+    Ok(cfg)
+}
+
+fn check(func: &ItemFn, kind: Kind) -> syn::Result<()> {
+    let sig = &func.sig;
+    if sig.asyncness.is_none() {
+        return Err(syn::Error::new(
+            sig.fn_token.span(),
+            format!(
+                "{} goes on an `async fn`: add the `async` keyword to this function",
+                kind.attr()
+            ),
+        ));
+    }
+    if !sig.inputs.is_empty() {
+        let what = match kind {
+            Kind::Main => "`main` takes no arguments: read them with `std::env::args()`",
+            Kind::Test => "a test function takes no arguments",
+        };
+        return Err(syn::Error::new_spanned(&sig.inputs, what));
+    }
+    if !sig.generics.params.is_empty() {
+        return Err(syn::Error::new_spanned(
+            &sig.generics,
+            format!("{} does not support generic functions", kind.attr()),
+        ));
+    }
+    if kind == Kind::Main && sig.ident != "main" {
+        return Err(syn::Error::new_spanned(
+            &sig.ident,
+            "#[runtime::main] goes on `async fn main`; for other functions use \
+             `runtime::run(...)` inside them",
+        ));
+    }
+    Ok(())
+}
+
+fn generate(func: ItemFn, cfg: Config, kind: Kind) -> TokenStream2 {
+    let ItemFn {
+        attrs,
+        vis,
+        mut sig,
+        block,
+    } = func;
+    sig.asyncness = None;
+    let span = block.brace_token.span.join();
+    let body = quote_spanned! {span=> async move #block };
+    let call_site = Span::call_site();
+    match kind {
+        Kind::Main => quote_spanned! {call_site=>
+            #(#attrs)*
+            #vis #sig {
+                ::runtime::run(#body)
+            }
+        },
+        Kind::Test => {
+            let paused = cfg.start_paused;
+            quote_spanned! {call_site=>
+                #[::core::prelude::v1::test]
+                #(#attrs)*
+                #vis #sig {
+                    ::runtime::__private::run_test(#paused, #body)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,353 @@
+//! `Core`: the loop-thread state of one event loop, and the turn, the only place where
+//! user code (task polls, callbacks) runs (rule L1).
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
+
+use super::context;
+use super::shared::{Injected, Shared};
+use crate::reactor::Reactor;
+use crate::task::raw::{self, Meta, TaskRef};
+use crate::task::{waker::borrowed_waker, Task, TaskId};
+use crate::time::{Clock, Timers};
+
+/// How many task polls may pass, while tasks stay ready, before the loop checks I/O
+/// readiness anyway (so a busy loop never starves sockets).
+const IO_CHECK_INTERVAL: u32 = 64;
+
+pub(crate) struct Core {
+    pub(crate) shared: Arc<Shared>,
+    /// Tasks ready to be polled, FIFO (L3).
+    ready: RefCell<VecDeque<TaskRef>>,
+    /// Every task whose future is still alive (R2: the `REGISTERED` owner).
+    registry: RefCell<Vec<TaskRef>>,
+    next_id: Cell<u64>,
+    pub(crate) timers: RefCell<Timers>,
+    pub(crate) clock: Clock,
+    pub(crate) reactor: Reactor,
+    pub(crate) main: Arc<MainWake>,
+    /// Scratch buffer for draining the injection queue.
+    injected: RefCell<Vec<Injected>>,
+    /// Scratch buffer for wakers collected from timers and I/O events.
+    wakers: RefCell<Vec<Waker>>,
+    polls_since_io: Cell<u32>,
+    current: Cell<Option<TaskRef>>,
+}
+
+/// The waker of the future passed to `block_on`, which is not a task.
+pub(crate) struct MainWake {
+    woken: AtomicBool,
+    shared: Arc<Shared>,
+}
+
+impl MainWake {
+    pub(crate) fn take_woken(&self) -> bool {
+        self.woken.swap(false, Ordering::AcqRel)
+    }
+    pub(crate) fn set_woken(&self) {
+        self.woken.store(true, Ordering::Release)
+    }
+    fn is_woken(&self) -> bool {
+        self.woken.load(Ordering::Acquire)
+    }
+}
+
+impl Wake for MainWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref()
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        let on_loop = context::with_core(|c| {
+            c.is_some_and(|c| std::ptr::eq(Arc::as_ptr(&c.shared), Arc::as_ptr(&self.shared)))
+        });
+        if !on_loop {
+            self.shared.notify();
+        }
+    }
+}
+
+impl Core {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        reactor: Reactor,
+        clock: Clock,
+    ) -> Core {
+        Core {
+            main: Arc::new(MainWake {
+                woken: AtomicBool::new(true),
+                shared: shared.clone(),
+            }),
+            shared,
+            ready: RefCell::new(VecDeque::with_capacity(256)),
+            registry: RefCell::new(Vec::new()),
+            next_id: Cell::new(1),
+            timers: RefCell::new(Timers::new()),
+            clock,
+            reactor,
+            injected: RefCell::new(Vec::new()),
+            wakers: RefCell::new(Vec::new()),
+            polls_since_io: Cell::new(0),
+            current: Cell::new(None),
+        }
+    }
+
+    /// Creates a task and queues it for the next batch (L3: never polled inside `spawn`).
+    pub(crate) fn spawn<F: Future + 'static>(&self, future: F, name: Option<String>) -> Task<F::Output> {
+        let id = TaskId(self.next_id.get());
+        self.next_id.set(id.0 + 1);
+        let meta = name.map(|n| Box::new(Meta { name: n.into_boxed_str() }));
+        let task = TaskRef::allocate(future, id, self.shared.clone(), meta);
+        {
+            let mut reg = self.registry.borrow_mut();
+            task.header().index.set(reg.len() as u32);
+            reg.push(task);
+        }
+        task.set_state(task.state() | raw::SCHEDULED);
+        self.ready.borrow_mut().push_back(task);
+        Task::from_raw(task)
+    }
+
+    /// The task being polled right now, if any.
+    pub(crate) fn current_task(&self) -> Option<TaskRef> {
+        self.current.get()
+    }
+
+    /// Puts a task of this loop on the ready queue unless it is there or finished (R5).
+    #[inline]
+    pub(crate) fn schedule_local(&self, task: TaskRef) {
+        let s = task.state();
+        if s & (raw::SCHEDULED | raw::COMPLETE) != 0 {
+            return;
+        }
+        task.set_state(s | raw::SCHEDULED);
+        self.ready.borrow_mut().push_back(task);
+    }
+
+    pub(crate) fn has_ready(&self) -> bool {
+        !self.ready.borrow().is_empty()
+    }
+
+    pub(crate) fn live_tasks(&self) -> usize {
+        self.registry.borrow().len()
+    }
+
+    /// One turn of the loop (L4): wait for I/O at most `max_wait` (`None`: as long as
+    /// needed) unless work is already due, collect remote work and due timers, then run
+    /// the batch of tasks that is ready at that moment. Returns how many tasks it polled.
+    pub(crate) fn turn(&self, max_wait: Option<Duration>) -> usize {
+        self.wait_and_collect(max_wait);
+        self.run_batch()
+    }
+
+    fn wait_and_collect(&self, max_wait: Option<Duration>) {
+        let busy = self.has_ready() || self.main.is_woken() || self.shared.remote.has_pending();
+        let mut timeout = if busy {
+            Some(Duration::ZERO)
+        } else {
+            let next = self.timers.borrow_mut().next_deadline();
+            match next {
+                Some(deadline) => {
+                    let now = self.clock.now_ns();
+                    if deadline <= now {
+                        Some(Duration::ZERO)
+                    } else if self.clock.is_paused() {
+                        // Virtual time: every task is blocked, so jump to the next deadline.
+                        self.clock.set_virtual(deadline);
+                        Some(Duration::ZERO)
+                    } else {
+                        Some(Duration::from_nanos(deadline - now))
+                    }
+                }
+                None => None,
+            }
+        };
+        if let Some(max) = max_wait {
+            timeout = Some(timeout.map_or(max, |t| t.min(max)));
+        }
+        let may_block = timeout != Some(Duration::ZERO);
+        let io_due = self.polls_since_io.get() >= IO_CHECK_INTERVAL || !busy;
+        if may_block || (self.reactor.has_sources() && io_due) {
+            if may_block && !self.shared.remote.park_begin() {
+                timeout = Some(Duration::ZERO);
+            }
+            {
+                let mut wakers = self.wakers.borrow_mut();
+                self.reactor.poll(timeout, &mut wakers);
+            }
+            if may_block {
+                self.shared.remote.park_end();
+            }
+            self.polls_since_io.set(0);
+            self.wake_collected();
+        }
+        self.drain_remote();
+        self.fire_timers();
+    }
+
+    fn wake_collected(&self) {
+        let mut wakers = std::mem::take(&mut *self.wakers.borrow_mut());
+        for w in wakers.drain(..) {
+            w.wake();
+        }
+        // Keep the buffer's capacity for the next turn.
+        *self.wakers.borrow_mut() = wakers;
+    }
+
+    fn drain_remote(&self) {
+        if !self.shared.remote.has_pending() {
+            return;
+        }
+        let mut items = std::mem::take(&mut *self.injected.borrow_mut());
+        self.shared.remote.drain_into(&mut items);
+        for item in items.drain(..) {
+            match item {
+                Injected::Wake(w) => self.schedule_local(w.0),
+                Injected::Call(f) => {
+                    if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+                        self.shared
+                            .report_unhandled(TaskId(0), Some("call_soon_threadsafe callback"), p);
+                    }
+                }
+            }
+        }
+        *self.injected.borrow_mut() = items;
+    }
+
+    /// Wakes every timer whose deadline has passed (never early: deadlines are compared
+    /// with the clock read now).
+    pub(crate) fn fire_timers(&self) {
+        if self.timers.borrow().is_empty() {
+            return;
+        }
+        let now = self.clock.now_ns();
+        {
+            let mut wakers = self.wakers.borrow_mut();
+            self.timers.borrow_mut().fire_due(now, &mut wakers);
+        }
+        self.wake_collected();
+    }
+
+    fn run_batch(&self) -> usize {
+        let n = self.ready.borrow().len();
+        for _ in 0..n {
+            let Some(task) = self.ready.borrow_mut().pop_front() else {
+                break;
+            };
+            self.run_task(task);
+        }
+        self.polls_since_io.set(self.polls_since_io.get().saturating_add(n as u32));
+        n
+    }
+
+    /// Runs one task popped from the ready queue: poll it, or finish its cancellation.
+    fn run_task(&self, task: TaskRef) {
+        let s = task.state();
+        if s & raw::COMPLETE != 0 {
+            task.release_local(raw::SCHEDULED);
+            return;
+        }
+        // The task is still REGISTERED, so clearing SCHEDULED cannot free it (R2).
+        if s & raw::CANCELLED != 0 {
+            task.set_state(s & !raw::SCHEDULED);
+            // SAFETY: not complete, and we are on its loop thread.
+            unsafe { task.cancel_future() };
+            self.complete(task);
+            return;
+        }
+        task.set_state((s & !raw::SCHEDULED) | raw::RUNNING);
+        let waker = borrowed_waker(task);
+        let mut cx = Context::from_waker(&waker);
+        let prev = self.current.replace(Some(task));
+        // SAFETY: not complete, and we are on its loop thread.
+        let res = unsafe { task.poll(&mut cx) };
+        self.current.set(prev);
+        let s = task.state() & !raw::RUNNING;
+        match res {
+            Poll::Ready(()) => {
+                // A cancel() that arrived during the final poll came too late.
+                task.set_state(s & !raw::CANCELLED);
+                self.complete(task);
+            }
+            Poll::Pending => {
+                task.set_state(s);
+                if s & raw::CANCELLED != 0 {
+                    // The task cancelled itself while running: drop it now.
+                    // SAFETY: as above.
+                    unsafe { task.cancel_future() };
+                    self.complete(task);
+                }
+            }
+        }
+    }
+
+    /// The future is gone and the stage holds the output: mark the task complete,
+    /// unregister it, wake its awaiter, and drop the output if nobody can take it.
+    fn complete(&self, task: TaskRef) {
+        task.set_state(task.state() | raw::COMPLETE);
+        self.unregister(task);
+        self.finish(task);
+    }
+
+    fn finish(&self, task: TaskRef) {
+        if let Some(w) = task.take_join_waker() {
+            w.wake();
+        }
+        if task.state() & raw::HANDLE == 0 {
+            // Detached: nobody will ever read the output.
+            // SAFETY: the task is complete; loop thread.
+            if let Some(p) = unsafe { task.drop_output() } {
+                self.shared.report_unhandled(task.id(), task.name(), p);
+            }
+        }
+        task.release_local(raw::REGISTERED);
+    }
+
+    fn unregister(&self, task: TaskRef) {
+        let mut reg = self.registry.borrow_mut();
+        let i = task.header().index.get() as usize;
+        debug_assert_eq!(reg[i], task);
+        reg.swap_remove(i);
+        if let Some(moved) = reg.get(i) {
+            moved.header().index.set(i as u32);
+        }
+    }
+
+    /// Cancels and drops every task, then releases everything the loop holds (L5).
+    /// Runs with this core entered, so drop code may still spawn or wake.
+    pub(crate) fn shutdown(&self) {
+        // Wakes that are still in flight, and any later ones, become no-ops; closures that
+        // never ran are dropped here, before the tasks they may refer to.
+        drop(self.shared.remote.close());
+        self.injected.borrow_mut().clear();
+        loop {
+            let tasks = std::mem::take(&mut *self.registry.borrow_mut());
+            if tasks.is_empty() {
+                break;
+            }
+            for task in tasks {
+                if task.state() & raw::COMPLETE == 0 {
+                    task.set_state(task.state() | raw::CANCELLED);
+                    // SAFETY: not complete; loop thread.
+                    unsafe { task.cancel_future() };
+                    task.set_state(task.state() | raw::COMPLETE);
+                }
+                self.finish(task);
+            }
+        }
+        // Timers and I/O registrations hold wakers: drop them now that the futures are gone.
+        self.timers.borrow_mut().clear();
+        self.reactor.clear_all();
+        loop {
+            let Some(task) = self.ready.borrow_mut().pop_front() else {
+                break;
+            };
+            task.release_local(raw::SCHEDULED);
+        }
+    }
+}

@@ -1,0 +1,358 @@
+//! The event loop: [`Runtime`], its [`Builder`], [`run`], and the cross-thread [`Handle`].
+//!
+//! # Rules (cited as L1-L5 in the code)
+//! - **L1 One tick.** `Core::turn` is the only place user code runs: task polls,
+//!   `call_soon_threadsafe` callbacks, wakers of timers and I/O. Everything else only
+//!   enqueues. The future given to `block_on` is polled by `block_on` itself, before
+//!   each turn, when it was woken.
+//! - **L2 One loop per thread at a time.** A thread-local points at the running loop's
+//!   core while `block_on`/`turn` run. Starting a loop while one is running on the same
+//!   thread is refused with [`AlreadyRunning`]: it would block the outer loop forever.
+//! - **L3 Order.** Spawned tasks are queued, never polled inside `spawn`. Ready tasks run
+//!   first-in first-out. A turn runs only the batch that was ready when the batch
+//!   started; a task woken during it (including by itself) runs in a later turn, after
+//!   I/O and timers were checked.
+//! - **L4 The turn.** (1) Compute the wait: zero if a task, the main future or a remote
+//!   thread has work, else until the next timer (a paused clock jumps there instead),
+//!   capped by `max_wait`. (2) Poll I/O, skipping `epoll_wait` entirely when the wait is
+//!   zero and no I/O source is registered (and, while tasks stay ready, doing it only
+//!   every 64 polls). (3) Drain the injection queue. (4) Fire due timers. (5) Run the batch.
+//! - **L5 Teardown.** Dropping a `Runtime` (and so the end of [`run`]) cancels every
+//!   task still alive, drops each future on this thread, drops timers and I/O
+//!   registrations, and closes the injection queue so that later wakes are no-ops.
+
+pub(crate) mod context;
+pub(crate) mod core;
+mod handle;
+pub(crate) mod remote;
+pub(crate) mod shared;
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::pin::pin;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+pub use handle::{Handle, LoopClosed, RemoteTask};
+
+use self::context::Enter;
+use self::core::Core;
+use self::shared::Shared;
+use crate::reactor::Reactor;
+use crate::task::Task;
+use crate::time::Clock;
+
+/// What the loop does with a panic that nobody observed: the task's handle was dropped
+/// (or never awaited) so its result was never retrieved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UnhandledPanic {
+    /// Print it to stderr with the task's id and name, like asyncio's "Task exception
+    /// was never retrieved". The default.
+    #[default]
+    Report,
+    /// Drop it silently.
+    Ignore,
+    /// Report it, then stop: the running `block_on` panics at the end of the turn.
+    ShutdownRuntime,
+}
+
+/// The error of starting a loop on a thread where one is already running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AlreadyRunning(());
+
+impl fmt::Display for AlreadyRunning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(
+            "an event loop is already running on this thread (asyncio: \"This event loop is \
+             already running\"): `block_on`, `run` and `turn` would block it. Inside async \
+             code, `.await` the future instead, or `runtime::spawn` it to run concurrently",
+        )
+    }
+}
+
+impl std::error::Error for AlreadyRunning {}
+
+/// Configures a [`Runtime`].
+///
+/// # Examples
+///
+/// ```
+/// use runtime::{Builder, UnhandledPanic};
+///
+/// let rt = Builder::new()
+///     .start_paused(true)
+///     .unhandled_panic(UnhandledPanic::Ignore)
+///     .build()
+///     .unwrap();
+/// rt.block_on(async {
+///     runtime::sleep(std::time::Duration::from_secs(60)).await; // instant: virtual time
+/// });
+/// ```
+#[derive(Debug, Clone)]
+pub struct Builder {
+    start_paused: bool,
+    max_blocking_threads: usize,
+    unhandled_panic: UnhandledPanic,
+    events_capacity: usize,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder {
+            start_paused: false,
+            max_blocking_threads: 512,
+            unhandled_panic: UnhandledPanic::Report,
+            events_capacity: 1024,
+        }
+    }
+}
+
+impl Builder {
+    /// The defaults: real time, `UnhandledPanic::Report`, up to 512 blocking threads.
+    pub fn new() -> Builder {
+        Builder::default()
+    }
+
+    /// Starts the loop's clock paused (virtual time): when every task is blocked the
+    /// clock jumps to the next timer's deadline instead of waiting for it, so tests of
+    /// timing run in microseconds and never flake. See [`time::advance`](crate::time::advance).
+    pub fn start_paused(mut self, paused: bool) -> Builder {
+        self.start_paused = paused;
+        self
+    }
+
+    /// The most threads the blocking pool (for `run_in_executor`) may start. Recorded now;
+    /// the pool that reads it comes with `run_in_executor`.
+    ///
+    /// # Panics
+    ///
+    /// If `n` is zero.
+    pub fn max_blocking_threads(mut self, n: usize) -> Builder {
+        assert!(n > 0, "max_blocking_threads must be at least 1");
+        self.max_blocking_threads = n;
+        self
+    }
+
+    /// What to do with panics nobody observed. See [`UnhandledPanic`].
+    pub fn unhandled_panic(mut self, policy: UnhandledPanic) -> Builder {
+        self.unhandled_panic = policy;
+        self
+    }
+
+    /// How many I/O events one `epoll_wait` may return (default 1024).
+    pub fn events_capacity(mut self, n: usize) -> Builder {
+        self.events_capacity = n.max(1);
+        self
+    }
+
+    /// Creates the runtime.
+    ///
+    /// # Errors
+    ///
+    /// When the OS refuses the `epoll` instance or its waker (e.g. out of descriptors).
+    pub fn build(&self) -> io::Result<Runtime> {
+        let (reactor, waker) = Reactor::new(self.events_capacity)?;
+        let shared = Arc::new(Shared::new(waker, self.unhandled_panic));
+        let core = Core::new(shared, reactor, Clock::new(self.start_paused));
+        Ok(Runtime {
+            core: Box::new(core),
+            max_blocking_threads: self.max_blocking_threads,
+        })
+    }
+}
+
+/// A single-threaded event loop (asyncio's event loop).
+///
+/// Applications use [`run`] or `#[runtime::main]`; embedders own a `Runtime` and drive it
+/// with [`block_on`](Runtime::block_on) (asyncio `run_until_complete`) or step it from
+/// their own loop with [`turn`](Runtime::turn). A `Runtime` stays on the thread that made
+/// it (`!Send`); other threads reach it through a [`Handle`]. Dropping it cancels and drops
+/// every task still alive (rule L5).
+///
+/// Custom mio sources register on this loop's `mio::Poll` through
+/// [`io::Source`](crate::io::Source), which hands out tokens and wakes tasks on readiness.
+///
+/// # Examples
+///
+/// ```
+/// let rt = runtime::Runtime::new().unwrap();
+/// let task = rt.spawn(async { "spawned from outside the loop" });
+/// let out = rt.block_on(async { task.await.unwrap() });
+/// assert_eq!(out, "spawned from outside the loop");
+/// ```
+pub struct Runtime {
+    core: Box<Core>,
+    max_blocking_threads: usize,
+}
+
+impl Runtime {
+    /// A runtime with the default [`Builder`] settings.
+    ///
+    /// # Errors
+    ///
+    /// See [`Builder::build`].
+    pub fn new() -> io::Result<Runtime> {
+        Builder::new().build()
+    }
+
+    /// A builder for a configured runtime.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    /// Runs the loop until `future` completes and returns its output (asyncio
+    /// `run_until_complete`). Tasks still alive afterwards stay for the next call.
+    ///
+    /// # Panics
+    ///
+    /// If a loop is already running on this thread (see [`AlreadyRunning`]; the outer
+    /// loop is unaffected, and a task that hit this gets the panic as its error); if
+    /// `future` panics; or if a task panicked unobserved under
+    /// [`UnhandledPanic::ShutdownRuntime`].
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        match self.try_block_on(future) {
+            Ok(v) => v,
+            Err(e) => panic!("Runtime::block_on: {e}"),
+        }
+    }
+
+    /// Like [`block_on`](Runtime::block_on), but returns an error instead of panicking
+    /// when a loop is already running on this thread.
+    ///
+    /// # Errors
+    ///
+    /// [`AlreadyRunning`]; `future` is dropped unpolled.
+    pub fn try_block_on<F: Future>(&self, future: F) -> Result<F::Output, AlreadyRunning> {
+        let core = &*self.core;
+        let _enter = Enter::new(core).ok_or(AlreadyRunning(()))?;
+        let mut future = pin!(future);
+        let waker = Waker::from(core.main.clone());
+        let mut cx = Context::from_waker(&waker);
+        core.main.set_woken();
+        loop {
+            if core.main.take_woken() {
+                if let Poll::Ready(v) = future.as_mut().poll(&mut cx) {
+                    return Ok(v);
+                }
+            }
+            core.turn(None);
+            self.check_fatal();
+        }
+    }
+
+    /// Runs one turn of the loop, for hosts that own their main loop (a GUI or game
+    /// frame): waits for I/O, timers or wakes at most `max_wait` (not at all if work is
+    /// ready), then runs the tasks that are ready. Returns how many tasks it polled.
+    ///
+    /// # Panics
+    ///
+    /// If a loop is already running on this thread, or under
+    /// [`UnhandledPanic::ShutdownRuntime`] as for `block_on`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = runtime::Runtime::new().unwrap();
+    /// let task = rt.spawn(async { runtime::sleep(Duration::from_millis(5)).await; 7 });
+    /// while !task.is_done() {
+    ///     rt.turn(Duration::from_millis(16)); // one frame's worth of waiting at most
+    /// }
+    /// ```
+    pub fn turn(&self, max_wait: Duration) -> usize {
+        let core = &*self.core;
+        let Some(_enter) = Enter::new(core) else {
+            panic!("Runtime::turn: {}", AlreadyRunning(()));
+        };
+        let n = core.turn(Some(max_wait));
+        self.check_fatal();
+        n
+    }
+
+    /// Spawns a task on this loop from outside it (the loop need not be running; the
+    /// task starts on the next `block_on` or `turn`).
+    pub fn spawn<F: Future + 'static>(&self, future: F) -> Task<F::Output> {
+        self.core.spawn(future, None)
+    }
+
+    /// A `Send + Sync` handle for other threads.
+    pub fn handle(&self) -> Handle {
+        Handle {
+            shared: self.core.shared.clone(),
+        }
+    }
+
+    /// How many tasks are alive (spawned and not yet finished).
+    pub fn alive_tasks(&self) -> usize {
+        self.core.live_tasks()
+    }
+
+    /// The configured limit of blocking-pool threads.
+    pub fn max_blocking_threads(&self) -> usize {
+        self.max_blocking_threads
+    }
+
+    fn check_fatal(&self) {
+        let shared = &self.core.shared;
+        if shared.fatal_flag.load(Ordering::Acquire) {
+            shared.fatal_flag.store(false, Ordering::Relaxed);
+            let msg = shared
+                .fatal
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take()
+                .unwrap_or_default();
+            panic!(
+                "runtime stopped: {msg} (the unhandled-panic policy is ShutdownRuntime; await \
+                 the task's handle to handle its panic)"
+            );
+        }
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        let core = &*self.core;
+        let _enter = Enter::nested_for_teardown(core);
+        core.shutdown();
+    }
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("id", &self.core.shared.id)
+            .field("alive_tasks", &self.alive_tasks())
+            .finish()
+    }
+}
+
+/// Runs `future` on a fresh loop and tears the loop down (asyncio `run`): when the
+/// future returns, every task still alive is cancelled and dropped, then the loop is
+/// closed. This is what `#[runtime::main]` calls.
+///
+/// # Panics
+///
+/// If a loop is already running on this thread (see [`AlreadyRunning`]), if the OS
+/// refuses to create the loop, or if `future` panics.
+///
+/// # Examples
+///
+/// ```
+/// let out = runtime::run(async {
+///     runtime::spawn(std::future::pending::<()>()); // cancelled when `run` returns
+///     "done"
+/// });
+/// assert_eq!(out, "done");
+/// ```
+pub fn run<F: Future>(future: F) -> F::Output {
+    if context::with_core(|c| c.is_some()) {
+        panic!("runtime::run: {}", AlreadyRunning(()));
+    }
+    let rt = Runtime::new().unwrap_or_else(|e| panic!("runtime::run: cannot create the event loop: {e}"));
+    rt.block_on(future)
+}

@@ -1,0 +1,198 @@
+//! `Source<S>`: a mio source registered on the running loop.
+
+use std::fmt;
+use std::future::poll_fn;
+use std::io;
+use std::task::{Context, Poll};
+
+use mio::Interest;
+
+use crate::event_loop::context;
+use crate::reactor::{self, IoKey};
+
+/// A mio source (socket, pipe, or your own `mio::event::Source`) registered on the
+/// running loop's `mio::Poll`. Tasks await readiness with [`readable`](Source::readable)
+/// and [`writable`](Source::writable), then do the non-blocking operation through
+/// [`try_io`](Source::try_io), which clears the cached readiness when it hits `WouldBlock`
+/// (readiness is edge-triggered, see the reactor's rule IO2).
+///
+/// A `Source` belongs to the loop it was created on; use it only there.
+///
+/// # Examples
+///
+/// ```
+/// use std::io::{Read, Write};
+/// use runtime::io::{Interest, Source};
+///
+/// runtime::run(async {
+///     let (a, b) = mio::net::UnixStream::pair().unwrap();
+///     let a = Source::new(a, Interest::READABLE).unwrap();
+///     let mut b = b;
+///     b.write_all(b"ping").unwrap();
+///     let mut buf = [0u8; 4];
+///     let n = a.read_with(|mut s| s.read(&mut buf)).await.unwrap();
+///     assert_eq!(&buf[..n], b"ping");
+/// });
+/// ```
+pub struct Source<S: mio::event::Source> {
+    io: Option<S>,
+    key: IoKey,
+    loop_id: u64,
+}
+
+impl<S: mio::event::Source> Source<S> {
+    /// Registers `io` on the running loop for `interest`.
+    ///
+    /// # Errors
+    ///
+    /// The registration error from the OS.
+    ///
+    /// # Panics
+    ///
+    /// Outside a running loop.
+    pub fn new(mut io: S, interest: Interest) -> io::Result<Source<S>> {
+        context::expect_core(|core| {
+            let key = core.reactor.register(&mut io, interest)?;
+            Ok(Source {
+                io: Some(io),
+                key,
+                loop_id: core.shared.id,
+            })
+        })
+    }
+
+    /// The wrapped source.
+    pub fn get_ref(&self) -> &S {
+        self.io.as_ref().expect("source present until drop")
+    }
+
+    /// The wrapped source, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        self.io.as_mut().expect("source present until drop")
+    }
+
+    /// Polls for readiness in `interest` (readable or writable). Closed and error
+    /// conditions count as ready, so the following operation reports them.
+    pub fn poll_ready(&self, cx: &mut Context<'_>, interest: Interest) -> Poll<io::Result<()>> {
+        context::expect_core(|core| {
+            if core.shared.id != self.loop_id {
+                return Poll::Ready(Err(io::Error::other(
+                    "runtime::io::Source used on a loop other than the one it was created on",
+                )));
+            }
+            let write = interest.is_writable();
+            let want = if write {
+                reactor::WRITABLE | reactor::WRITE_CLOSED | reactor::ERROR
+            } else {
+                reactor::READABLE | reactor::READ_CLOSED | reactor::ERROR
+            };
+            if core.reactor.readiness(self.key) & want != 0 {
+                return Poll::Ready(Ok(()));
+            }
+            core.reactor.set_waker(self.key, write, cx.waker());
+            Poll::Pending
+        })
+    }
+
+    /// Waits until the source is readable (or closed, or in error).
+    pub async fn readable(&self) -> io::Result<()> {
+        poll_fn(|cx| self.poll_ready(cx, Interest::READABLE)).await
+    }
+
+    /// Waits until the source is writable (or closed, or in error).
+    pub async fn writable(&self) -> io::Result<()> {
+        poll_fn(|cx| self.poll_ready(cx, Interest::WRITABLE)).await
+    }
+
+    /// Forgets cached readiness for `interest`, so the next wait goes to the OS.
+    pub fn clear_ready(&self, interest: Interest) {
+        let bits = if interest.is_writable() {
+            reactor::WRITABLE
+        } else {
+            reactor::READABLE
+        };
+        context::with_core(|core| {
+            if let Some(core) = core.filter(|c| c.shared.id == self.loop_id) {
+                core.reactor.clear(self.key, bits)
+            }
+        })
+    }
+
+    /// Runs the non-blocking operation `f`; if it returns `WouldBlock`, clears the cached
+    /// readiness for `interest` and returns the error (wait again, then retry).
+    ///
+    /// # Errors
+    ///
+    /// Whatever `f` returns.
+    pub fn try_io<R>(&self, interest: Interest, f: impl FnOnce(&S) -> io::Result<R>) -> io::Result<R> {
+        match f(self.get_ref()) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.clear_ready(interest);
+                Err(e)
+            }
+            r => r,
+        }
+    }
+
+    /// Waits for readability and runs `f` until it does not return `WouldBlock`.
+    ///
+    /// # Errors
+    ///
+    /// Whatever `f` returns other than `WouldBlock`.
+    pub async fn read_with<R>(&self, mut f: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
+        loop {
+            self.readable().await?;
+            match self.try_io(Interest::READABLE, &mut f) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                r => return r,
+            }
+        }
+    }
+
+    /// Waits for writability and runs `f` until it does not return `WouldBlock`.
+    ///
+    /// # Errors
+    ///
+    /// Whatever `f` returns other than `WouldBlock`.
+    pub async fn write_with<R>(&self, mut f: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
+        loop {
+            self.writable().await?;
+            match self.try_io(Interest::WRITABLE, &mut f) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                r => return r,
+            }
+        }
+    }
+
+    /// Deregisters the source and gives it back.
+    ///
+    /// # Errors
+    ///
+    /// The deregistration error from the OS.
+    pub fn into_inner(mut self) -> io::Result<S> {
+        let mut io = self.io.take().expect("source present until drop");
+        let r = context::with_core(|core| match core.filter(|c| c.shared.id == self.loop_id) {
+            Some(core) => core.reactor.deregister(&mut io, self.key),
+            None => Ok(()),
+        });
+        r.map(|()| io)
+    }
+}
+
+impl<S: mio::event::Source> Drop for Source<S> {
+    fn drop(&mut self) {
+        if let Some(mut io) = self.io.take() {
+            context::with_core(|core| {
+                if let Some(core) = core.filter(|c| c.shared.id == self.loop_id) {
+                    let _ = core.reactor.deregister(&mut io, self.key);
+                }
+            });
+        }
+    }
+}
+
+impl<S: mio::event::Source + fmt::Debug> fmt::Debug for Source<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Source").field("io", &self.io).finish()
+    }
+}

@@ -1,0 +1,72 @@
+#![doc = include_str!("../../README.md")]
+//!
+//! # Layout
+//! - [`event_loop`]: the loop ([`Runtime`], [`Builder`], [`run`], [`Handle`]) and its turn.
+//! - [`task`]: the task allocation, wakers, [`spawn`], [`Task`], [`TaskError`], [`yield_now`].
+//! - [`time`]: the clock, virtual time, the timer heap, [`sleep`], [`timeout`], [`time::interval`].
+//! - `reactor`: the `mio::Poll`, the slab of I/O registrations, the cross-thread waker.
+//! - [`io`]: [`io::Source`], any mio source on the loop.
+//! - `runtime-macros`: `#[runtime::main]` and `#[runtime::test]`.
+#![deny(missing_docs)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
+// Lets the macros' `::runtime::...` paths resolve inside this crate's own tests.
+extern crate self as runtime;
+
+pub mod event_loop;
+pub mod io;
+mod reactor;
+pub mod task;
+pub mod time;
+
+pub use event_loop::{
+    run, AlreadyRunning, Builder, Handle, LoopClosed, RemoteTask, Runtime, UnhandledPanic,
+};
+pub use task::{spawn, yield_now, Task, TaskError, TaskId};
+pub use time::{sleep, timeout, Elapsed};
+
+/// Marks `async fn main` as the program's entry point: it runs on a fresh loop with
+/// [`run`] (asyncio's `asyncio.run(main())`). `main` may return anything `main` may
+/// return, such as `()` or `Result<(), E>`.
+///
+/// ```
+/// #[runtime::main]
+/// async fn main() {
+///     runtime::sleep(std::time::Duration::from_millis(1)).await;
+///     println!("hello");
+/// }
+/// ```
+///
+/// The expansion is `fn main() -> R { ::runtime::run(async move { <body> }) }`.
+pub use runtime_macros::main;
+
+/// Marks `async fn` as a test that runs on a fresh loop. Options:
+/// `start_paused = true` starts the clock paused (virtual time, see
+/// [`Builder::start_paused`]).
+///
+/// ```
+/// #[runtime::test(start_paused = true)]
+/// async fn a_day_in_no_time() {
+///     runtime::sleep(std::time::Duration::from_secs(86_400)).await;
+/// }
+/// # fn main() {}
+/// ```
+///
+/// The expansion is a `#[test] fn` whose body runs
+/// `Builder::new().start_paused(..).build()?.block_on(async move { <body> })`.
+pub use runtime_macros::test;
+
+#[doc(hidden)]
+pub mod __private {
+    //! Used by the macros' expansions; not a public API.
+    use std::future::Future;
+
+    /// Runs a test body on a fresh loop configured by the macro's options.
+    pub fn run_test<F: Future>(start_paused: bool, body: F) -> F::Output {
+        crate::Builder::new()
+            .start_paused(start_paused)
+            .build()
+            .expect("runtime::test: cannot create the event loop")
+            .block_on(body)
+    }
+}

@@ -1,0 +1,242 @@
+//! The reactor: a `mio::Poll`, a slab of I/O registrations and the loop's OS waker.
+//!
+//! # Rules
+//! - **IO1 Tokens carry a generation.** A token is `generation << 32 | slot`; an event
+//!   whose generation does not match the slot's (a stale event for a reused slot) is
+//!   ignored. `WAKE_TOKEN` is reserved for the cross-thread `mio::Waker`.
+//! - **IO2 Edge-triggered readiness.** An event sets readiness bits on the slot and wakes
+//!   the waiting reader and/or writer. The bits stay set until the user clears them after
+//!   an operation returned `WouldBlock` (see [`crate::io::Source::try_io`]).
+//! - **IO3 Loop thread only.** The slab is touched only on the loop thread; wakers
+//!   collected from events are woken after every borrow is released.
+
+use std::cell::{Cell, RefCell};
+use std::io;
+use std::task::Waker;
+use std::time::Duration;
+
+use mio::{Events, Interest, Poll, Registry, Token};
+
+/// The token of the cross-thread waker.
+const WAKE_TOKEN: Token = Token(usize::MAX);
+
+pub(crate) const READABLE: u8 = 1;
+pub(crate) const WRITABLE: u8 = 2;
+pub(crate) const READ_CLOSED: u8 = 4;
+pub(crate) const WRITE_CLOSED: u8 = 8;
+pub(crate) const ERROR: u8 = 16;
+
+#[derive(Default)]
+struct IoSlot {
+    gen: u32,
+    used: bool,
+    ready: u8,
+    reader: Option<Waker>,
+    writer: Option<Waker>,
+}
+
+pub(crate) struct Reactor {
+    poll: RefCell<Poll>,
+    events: RefCell<Events>,
+    registry: Registry,
+    slots: RefCell<Vec<IoSlot>>,
+    free: RefCell<Vec<u32>>,
+    count: Cell<usize>,
+}
+
+/// A registered source's place in the slab.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct IoKey {
+    slot: u32,
+    gen: u32,
+}
+
+impl IoKey {
+    pub(crate) fn token(self) -> Token {
+        Token(((self.gen as usize) << 32) | self.slot as usize)
+    }
+}
+
+impl Reactor {
+    pub(crate) fn new(events_capacity: usize) -> io::Result<(Reactor, mio::Waker)> {
+        let poll = Poll::new()?;
+        let waker = mio::Waker::new(poll.registry(), WAKE_TOKEN)?;
+        let registry = poll.registry().try_clone()?;
+        Ok((
+            Reactor {
+                poll: RefCell::new(poll),
+                events: RefCell::new(Events::with_capacity(events_capacity)),
+                registry,
+                slots: RefCell::new(Vec::new()),
+                free: RefCell::new(Vec::new()),
+                count: Cell::new(0),
+            },
+            waker,
+        ))
+    }
+
+    /// True while at least one I/O source is registered.
+    pub(crate) fn has_sources(&self) -> bool {
+        self.count.get() > 0
+    }
+
+    /// Takes a slot and registers `source` under its token.
+    pub(crate) fn register(
+        &self,
+        source: &mut impl mio::event::Source,
+        interest: Interest,
+    ) -> io::Result<IoKey> {
+        let key = {
+            let mut slots = self.slots.borrow_mut();
+            let slot = match self.free.borrow_mut().pop() {
+                Some(i) => i,
+                None => {
+                    slots.push(IoSlot::default());
+                    u32::try_from(slots.len() - 1).expect("too many I/O sources")
+                }
+            };
+            let s = &mut slots[slot as usize];
+            s.used = true;
+            s.ready = 0;
+            IoKey { slot, gen: s.gen }
+        };
+        if let Err(e) = self.registry.register(source, key.token(), interest) {
+            self.release(key);
+            return Err(e);
+        }
+        self.count.set(self.count.get() + 1);
+        Ok(key)
+    }
+
+    /// Deregisters `source` and frees its slot (dropping any stored wakers).
+    pub(crate) fn deregister(
+        &self,
+        source: &mut impl mio::event::Source,
+        key: IoKey,
+    ) -> io::Result<()> {
+        let r = self.registry.deregister(source);
+        if self.release(key) {
+            self.count.set(self.count.get() - 1);
+        }
+        r
+    }
+
+    fn release(&self, key: IoKey) -> bool {
+        let (r, w) = {
+            let mut slots = self.slots.borrow_mut();
+            let Some(s) = slots.get_mut(key.slot as usize) else {
+                return false;
+            };
+            if !s.used || s.gen != key.gen {
+                return false;
+            }
+            s.used = false;
+            s.gen = s.gen.wrapping_add(1);
+            s.ready = 0;
+            (s.reader.take(), s.writer.take())
+        };
+        self.free.borrow_mut().push(key.slot);
+        drop((r, w));
+        true
+    }
+
+    /// The readiness bits of a registered source.
+    pub(crate) fn readiness(&self, key: IoKey) -> u8 {
+        let slots = self.slots.borrow();
+        match slots.get(key.slot as usize) {
+            Some(s) if s.gen == key.gen => s.ready,
+            _ => 0,
+        }
+    }
+
+    /// Clears readiness bits after an operation returned `WouldBlock` (IO2).
+    pub(crate) fn clear(&self, key: IoKey, bits: u8) {
+        let mut slots = self.slots.borrow_mut();
+        if let Some(s) = slots.get_mut(key.slot as usize) {
+            if s.gen == key.gen {
+                s.ready &= !bits;
+            }
+        }
+    }
+
+    /// Stores the waker to wake when the source becomes readable (`write == false`) or
+    /// writable (`write == true`).
+    pub(crate) fn set_waker(&self, key: IoKey, write: bool, waker: &Waker) {
+        let old = {
+            let mut slots = self.slots.borrow_mut();
+            let Some(s) = slots.get_mut(key.slot as usize) else {
+                return;
+            };
+            if s.gen != key.gen {
+                return;
+            }
+            let slot = if write { &mut s.writer } else { &mut s.reader };
+            match slot {
+                Some(w) if w.will_wake(waker) => None,
+                _ => slot.replace(waker.clone()),
+            }
+        };
+        drop(old);
+    }
+
+    /// Waits for events at most `timeout` and moves the wakers to wake into `out`.
+    pub(crate) fn poll(&self, timeout: Option<Duration>, out: &mut Vec<Waker>) {
+        let mut events = self.events.borrow_mut();
+        if let Err(e) = self.poll.borrow_mut().poll(&mut events, timeout) {
+            if e.kind() != io::ErrorKind::Interrupted {
+                // epoll_wait fails only on programming errors (EBADF, EFAULT, EINVAL).
+                panic!("runtime: epoll_wait failed: {e}");
+            }
+            return;
+        }
+        let mut slots = self.slots.borrow_mut();
+        for ev in events.iter() {
+            let token = ev.token();
+            if token == WAKE_TOKEN {
+                continue;
+            }
+            let slot = (token.0 & 0xffff_ffff) as usize;
+            let gen = (token.0 >> 32) as u32;
+            let Some(s) = slots.get_mut(slot) else {
+                continue;
+            };
+            if !s.used || s.gen != gen {
+                continue; // IO1: a stale event for a reused slot
+            }
+            let mut bits = 0;
+            if ev.is_readable() {
+                bits |= READABLE;
+            }
+            if ev.is_writable() {
+                bits |= WRITABLE;
+            }
+            if ev.is_read_closed() {
+                bits |= READ_CLOSED;
+            }
+            if ev.is_write_closed() {
+                bits |= WRITE_CLOSED;
+            }
+            if ev.is_error() {
+                bits |= ERROR;
+            }
+            s.ready |= bits;
+            if bits & (READABLE | READ_CLOSED | ERROR) != 0 {
+                out.extend(s.reader.take());
+            }
+            if bits & (WRITABLE | WRITE_CLOSED | ERROR) != 0 {
+                out.extend(s.writer.take());
+            }
+        }
+    }
+
+    /// Drops every stored waker (teardown).
+    pub(crate) fn clear_all(&self) {
+        let old: Vec<_> = self
+            .slots
+            .borrow_mut()
+            .iter_mut()
+            .flat_map(|s| [s.reader.take(), s.writer.take()])
+            .collect();
+        drop(old);
+    }
+}

@@ -1,0 +1,123 @@
+//! `TaskError`: why a task did not give its output.
+
+use std::any::Any;
+use std::fmt;
+
+use super::TaskId;
+
+/// Why awaiting a [`Task`](crate::Task) did not give the task's output.
+///
+/// A task either was cancelled ([`Task::cancel`](crate::Task::cancel), or the runtime shut
+/// down while it was still pending) or panicked. A panic never takes the loop down: it is
+/// caught and handed to whoever awaits the task.
+///
+/// # Examples
+///
+/// ```
+/// let err = runtime::run(async {
+///     let task = runtime::spawn(async { panic!("boom") });
+///     let _: () = match task.await { Ok(v) => v, Err(e) => return e };
+///     unreachable!()
+/// });
+/// assert!(err.is_panic());
+/// assert_eq!(err.panic_message(), Some("boom"));
+/// ```
+pub struct TaskError {
+    id: TaskId,
+    repr: Repr,
+}
+
+enum Repr {
+    Cancelled,
+    Panic(Box<dyn Any + Send + 'static>),
+}
+
+impl TaskError {
+    pub(crate) fn cancelled(id: TaskId) -> Self {
+        TaskError {
+            id,
+            repr: Repr::Cancelled,
+        }
+    }
+
+    pub(crate) fn panic(id: TaskId, payload: Box<dyn Any + Send + 'static>) -> Self {
+        TaskError {
+            id,
+            repr: Repr::Panic(payload),
+        }
+    }
+
+    /// True if the task was cancelled before it finished.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self.repr, Repr::Cancelled)
+    }
+
+    /// True if the task panicked (in `poll`, or while its future was dropped).
+    pub fn is_panic(&self) -> bool {
+        matches!(self.repr, Repr::Panic(_))
+    }
+
+    /// The id of the task this error came from.
+    pub fn id(&self) -> TaskId {
+        self.id
+    }
+
+    /// The panic message, when the task panicked with a `&str` or `String` payload.
+    pub fn panic_message(&self) -> Option<&str> {
+        match &self.repr {
+            Repr::Panic(p) => payload_message(p.as_ref()),
+            Repr::Cancelled => None,
+        }
+    }
+
+    /// The panic payload, to re-raise the panic with [`std::panic::resume_unwind`].
+    ///
+    /// # Errors
+    ///
+    /// Gives `self` back when the task was cancelled rather than panicked.
+    pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, TaskError> {
+        match self.repr {
+            Repr::Panic(p) => Ok(p),
+            Repr::Cancelled => Err(self),
+        }
+    }
+}
+
+/// The message of a panic payload, when it is a `&str` or a `String`.
+pub(crate) fn payload_message(p: &(dyn Any + Send)) -> Option<&str> {
+    if let Some(s) = p.downcast_ref::<&'static str>() {
+        Some(s)
+    } else {
+        p.downcast_ref::<String>().map(|s| s.as_str())
+    }
+}
+
+impl fmt::Debug for TaskError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Cancelled => write!(f, "TaskError::Cancelled({})", self.id),
+            Repr::Panic(_) => write!(
+                f,
+                "TaskError::Panic({}, {:?})",
+                self.id,
+                self.panic_message().unwrap_or("<non-string payload>")
+            ),
+        }
+    }
+}
+
+impl fmt::Display for TaskError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Cancelled => write!(f, "task {} was cancelled", self.id),
+            Repr::Panic(_) => write!(
+                f,
+                "task {} panicked: {}",
+                self.id,
+                self.panic_message().unwrap_or("<non-string payload>")
+            ),
+        }
+    }
+}
+
+impl std::error::Error for TaskError {}

@@ -1,0 +1,166 @@
+//! `Task<T>`: the handle of a spawned task (asyncio's `Task` object).
+
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use super::raw::{self, TaskRef};
+use super::{TaskError, TaskId};
+use crate::event_loop::context;
+
+/// The handle of a spawned task: await it for the task's result.
+///
+/// Awaiting gives `Ok(output)`, or a [`TaskError`] if the task was cancelled or panicked.
+/// Dropping the handle *detaches* the task: it keeps running, and its output is dropped
+/// when it finishes (a panic is then reported, see
+/// [`Builder::unhandled_panic`](crate::Builder::unhandled_panic)).
+///
+/// `Task` is bound to its loop's thread (it is neither `Send` nor `Sync`), which is what
+/// lets it, and the task, skip atomic operations.
+///
+/// ```compile_fail
+/// fn assert_send<T: Send>(_: T) {}
+/// runtime::run(async {
+///     let task = runtime::spawn(async {});
+///     assert_send(task); // error: `Task` is bound to its loop's thread
+/// });
+/// ```
+///
+/// # Examples
+///
+/// ```
+/// runtime::run(async {
+///     let task = runtime::spawn(async { 6 * 7 });
+///     assert_eq!(task.await.unwrap(), 42);
+/// });
+/// ```
+#[must_use = "dropping a `Task` detaches it; `.await` it to get its result"]
+pub struct Task<T> {
+    raw: TaskRef,
+    _output: PhantomData<T>,
+}
+
+impl<T> Task<T> {
+    pub(crate) fn from_raw(raw: TaskRef) -> Task<T> {
+        Task {
+            raw,
+            _output: PhantomData,
+        }
+    }
+
+    /// Requests cancellation (asyncio `Task.cancel`).
+    ///
+    /// The loop drops the task's future on its next turn, so it stops at the suspension
+    /// point where it is waiting now; awaiting the handle then gives an error for which
+    /// [`TaskError::is_cancelled`] is true. Returns `false` if the task had already finished
+    /// (its result is kept), `true` otherwise. Calling it again is harmless.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// runtime::run(async {
+    ///     let task = runtime::spawn(std::future::pending::<()>());
+    ///     assert!(task.cancel());
+    ///     assert!(task.await.unwrap_err().is_cancelled());
+    /// });
+    /// ```
+    pub fn cancel(&self) -> bool {
+        let s = self.raw.state();
+        if s & raw::COMPLETE != 0 {
+            return false;
+        }
+        self.raw.set_state(s | raw::CANCELLED);
+        if s & raw::RUNNING == 0 {
+            context::schedule(self.raw);
+        }
+        true
+    }
+
+    /// True once the task has finished: returned, panicked or been cancelled.
+    pub fn is_done(&self) -> bool {
+        self.raw.state() & raw::COMPLETE != 0
+    }
+
+    /// True once the task has finished because it was cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        let s = self.raw.state();
+        s & raw::COMPLETE != 0 && s & raw::CANCELLED != 0
+    }
+
+    /// The task's id, unique within its loop.
+    pub fn id(&self) -> TaskId {
+        self.raw.id()
+    }
+
+    /// The task's name, if it was given one with [`task::Builder`](crate::task::Builder).
+    pub fn name(&self) -> Option<&str> {
+        self.raw.name()
+    }
+
+    /// Takes the result if the task has finished, without waiting; `None` while it runs
+    /// (and after the result was taken).
+    pub fn try_result(&mut self) -> Option<Result<T, TaskError>> {
+        let s = self.raw.state();
+        if s & raw::COMPLETE == 0 || s & raw::TAKEN != 0 {
+            return None;
+        }
+        self.raw.set_state(s | raw::TAKEN);
+        // SAFETY: complete, not yet taken, and `T` is the output type this handle was made with.
+        Some(unsafe { self.raw.take_output::<T>() })
+    }
+
+    /// Detaches the task explicitly (the same as dropping the handle).
+    pub fn detach(self) {}
+}
+
+// The handle is a pointer; the output is never pinned.
+impl<T> Unpin for Task<T> {}
+
+impl<T> Future for Task<T> {
+    type Output = Result<T, TaskError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if self.raw.state() & raw::TAKEN != 0 {
+            panic!(
+                "`Task` polled after it already gave its result: a task's result can be taken \
+                 only once (keep the first `Ok`/`Err`, or share it yourself)"
+            );
+        }
+        match self.try_result() {
+            Some(out) => Poll::Ready(out),
+            None => {
+                self.raw.set_join_waker(cx.waker());
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl<T> Drop for Task<T> {
+    fn drop(&mut self) {
+        let s = self.raw.state();
+        if s & raw::COMPLETE != 0 && s & raw::TAKEN == 0 {
+            // SAFETY: complete; `Task` is not `Send`, so this is the loop's thread (R1).
+            if let Some(p) = unsafe { self.raw.drop_output() } {
+                self.raw
+                    .header()
+                    .shared
+                    .report_unhandled(self.raw.id(), self.raw.name(), p);
+            }
+        }
+        drop(self.raw.take_join_waker());
+        self.raw.release_local(raw::HANDLE);
+    }
+}
+
+impl<T> fmt::Debug for Task<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Task")
+            .field("id", &self.id())
+            .field("name", &self.name())
+            .field("done", &self.is_done())
+            .finish()
+    }
+}

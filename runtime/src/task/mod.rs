@@ -1,0 +1,137 @@
+//! Tasks: [`spawn`], the [`Task`] handle, [`TaskError`], [`yield_now`] and the task
+//! [`Builder`].
+//!
+//! # Rules (cited as R1-R6 in the code)
+//! - **R1 Threads.** A task's future, its output and every header field except the
+//!   reference count are touched only by the thread that runs the task's loop. `Task<T>`
+//!   is `!Send`, so its handle lives on that thread too.
+//! - **R2 Ownership.** The loop-local owners are three state bits: `HANDLE` (the `Task<T>`
+//!   is alive), `REGISTERED` (the future is alive and listed in the loop's registry) and
+//!   `SCHEDULED` (the task is in the ready queue). Together they hold *one* reference in
+//!   the atomic count, taken at spawn and released when the last bit clears, so the local
+//!   bookkeeping needs no atomic operation. Every `Waker` clone and every cross-thread wake
+//!   in flight holds one more reference. Queue entries and borrowed wakers hold none: they
+//!   are covered by the `SCHEDULED` and `REGISTERED` bits.
+//! - **R3 Freeing.** `REGISTERED` clears only after the future was dropped, and `HANDLE`
+//!   only after the output was taken or dropped, so when the count reaches zero (on any
+//!   thread) only memory remains to free.
+//! - **R4 Pinning.** The future lives in the task's heap block and is dropped in place,
+//!   never moved. A panic in `poll` or in the future's `drop` is caught and becomes the
+//!   task's result.
+//! - **R5 Waking.** A wake on the task's own running loop pushes it onto the ready queue
+//!   unless it is already `SCHEDULED` or `COMPLETE` (no atomics). Any other wake takes a
+//!   reference and goes through the loop's injection queue; a wake for a loop that is
+//!   gone drops that reference and does nothing else.
+//! - **R6 Cancelling.** `cancel()` sets `CANCELLED` and schedules the task; the loop then
+//!   drops the future instead of polling it. A task that cancels itself is dropped right
+//!   after the poll in which it did so.
+//!
+//! # States
+//! ```text
+//! spawn ─▶ SCHEDULED ─▶ RUNNING ─┬─▶ (Pending) idle ──wake──▶ SCHEDULED
+//!                                └─▶ (Ready / panic / cancelled) COMPLETE
+//! ```
+
+pub(crate) mod error;
+mod join;
+pub(crate) mod raw;
+pub(crate) mod waker;
+mod yield_now;
+
+use std::fmt;
+use std::future::Future;
+
+pub use error::TaskError;
+pub use join::Task;
+pub use yield_now::{yield_now, YieldNow};
+
+use crate::event_loop::context;
+
+/// A task's id: unique among the tasks of one loop, never zero.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct TaskId(pub(crate) u64);
+
+impl TaskId {
+    /// The id as a number.
+    pub fn as_u64(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// Spawns a task on the running loop (asyncio `create_task`) and returns its handle.
+///
+/// The future may be `Send` or not; it must be `'static`. It is never polled inside
+/// `spawn`: it starts on a later turn, after the tasks that were already ready (FIFO).
+///
+/// # Panics
+///
+/// Outside a running loop, with a message naming `runtime::run`, `#[runtime::main]` and
+/// `Runtime::block_on`.
+///
+/// # Examples
+///
+/// ```
+/// use std::rc::Rc;
+///
+/// runtime::run(async {
+///     let shared = Rc::new(5); // not `Send`: fine on a single-threaded loop
+///     let s = shared.clone();
+///     let task = runtime::spawn(async move { *s * 2 });
+///     assert_eq!(task.await.unwrap(), 10);
+/// });
+/// ```
+#[track_caller]
+pub fn spawn<F: Future + 'static>(future: F) -> Task<F::Output> {
+    context::expect_core(|core| core.spawn(future, None))
+}
+
+/// The id of the task being polled right now, or `None` in the `block_on` future and
+/// outside a loop (asyncio `current_task`).
+pub fn current_id() -> Option<TaskId> {
+    context::with_core(|c| c.and_then(|c| c.current_task()).map(|t| t.id()))
+}
+
+/// Options for one task: its name (used in panic reports and debugging).
+///
+/// # Examples
+///
+/// ```
+/// runtime::run(async {
+///     let task = runtime::task::Builder::new().name("worker").spawn(async { 1 });
+///     assert_eq!(task.name(), Some("worker"));
+///     assert_eq!(task.await.unwrap(), 1);
+/// });
+/// ```
+#[derive(Debug, Default, Clone)]
+pub struct Builder {
+    name: Option<String>,
+}
+
+impl Builder {
+    /// A builder with no name.
+    pub fn new() -> Builder {
+        Builder::default()
+    }
+
+    /// Names the task.
+    pub fn name(mut self, name: impl Into<String>) -> Builder {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Spawns the task on the running loop; see [`spawn`].
+    ///
+    /// # Panics
+    ///
+    /// Outside a running loop.
+    #[track_caller]
+    pub fn spawn<F: Future + 'static>(self, future: F) -> Task<F::Output> {
+        context::expect_core(|core| core.spawn(future, self.name))
+    }
+}

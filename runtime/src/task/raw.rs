@@ -1,0 +1,334 @@
+//! The task allocation: one heap block holding a [`Header`] and the future, whose slot
+//! later holds the output. All of the task module's `unsafe` lives here and in `waker.rs`.
+//!
+//! See the rules in [`crate::task`]'s module doc (R1-R6); comments below cite them.
+
+use std::any::Any;
+use std::cell::{Cell, UnsafeCell};
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::ptr::{self, NonNull};
+use std::sync::atomic::{fence, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+use super::{TaskError, TaskId};
+use crate::event_loop::shared::Shared;
+
+/// In the ready queue (a loop-local owner, R2).
+pub(crate) const SCHEDULED: u32 = 1 << 0;
+/// Inside `poll` right now.
+pub(crate) const RUNNING: u32 = 1 << 1;
+/// The future is gone; the stage holds the output (or it was taken).
+pub(crate) const COMPLETE: u32 = 1 << 2;
+/// `cancel()` was called; the loop drops the future on its next visit.
+pub(crate) const CANCELLED: u32 = 1 << 3;
+/// The `Task<T>` handle is alive (a loop-local owner, R2).
+pub(crate) const HANDLE: u32 = 1 << 4;
+/// Listed in the loop's registry of live tasks (a loop-local owner, R2).
+pub(crate) const REGISTERED: u32 = 1 << 5;
+/// The handle took the output out of the stage.
+pub(crate) const TAKEN: u32 = 1 << 6;
+
+/// The loop-local owners. While any of these bits is set, the group holds one reference.
+pub(crate) const LOCAL_OWNERS: u32 = SCHEDULED | HANDLE | REGISTERED;
+
+/// Optional, rarely-set data kept out of line so that the header stays small.
+pub(crate) struct Meta {
+    pub(crate) name: Box<str>,
+}
+
+/// The fixed part of every task. Fields marked "loop thread" are touched only by the
+/// thread that runs the task's loop (R1); `refs` is the only field other threads touch.
+#[repr(C)]
+pub(crate) struct Header {
+    /// One reference for the group of loop-local owners, plus one per `Waker` clone and
+    /// per pending cross-thread wake (R2). The allocation is freed when it reaches zero.
+    refs: AtomicUsize,
+    /// Loop thread: the state bits above.
+    pub(crate) state: Cell<u32>,
+    /// Loop thread: position in the loop's registry while `REGISTERED`.
+    pub(crate) index: Cell<u32>,
+    /// The type-specific operations.
+    vtable: &'static Vtable,
+    /// The loop's shared state: where cross-thread wakes go (R5). Immutable.
+    pub(crate) shared: Arc<Shared>,
+    /// Loop thread: the waker of whoever awaits the `Task<T>` handle.
+    pub(crate) join_waker: UnsafeCell<Option<Waker>>,
+    /// Immutable: the task's id, unique within its loop.
+    pub(crate) id: TaskId,
+    /// Immutable: the optional name.
+    pub(crate) meta: Option<Box<Meta>>,
+}
+
+struct Vtable {
+    poll: unsafe fn(NonNull<Header>, &mut Context<'_>) -> Poll<()>,
+    cancel: unsafe fn(NonNull<Header>),
+    read_output: unsafe fn(NonNull<Header>, *mut ()),
+    drop_output: unsafe fn(NonNull<Header>) -> Option<Box<dyn Any + Send>>,
+    dealloc: unsafe fn(NonNull<Header>),
+}
+
+#[repr(C)]
+struct TaskCell<F: Future> {
+    header: Header,
+    stage: UnsafeCell<Stage<F>>,
+}
+
+enum Stage<F: Future> {
+    Running(F),
+    Done(Result<F::Output, TaskError>),
+    Taken,
+}
+
+/// A non-owning pointer to a task. Who may hold one, and for how long, is rule R2.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct TaskRef(NonNull<Header>);
+
+impl TaskRef {
+    /// Allocates a task in state `HANDLE | REGISTERED` with one reference (the local group).
+    pub(crate) fn allocate<F: Future + 'static>(
+        future: F,
+        id: TaskId,
+        shared: Arc<Shared>,
+        meta: Option<Box<Meta>>,
+    ) -> TaskRef {
+        let cell = Box::new(TaskCell {
+            header: Header {
+                refs: AtomicUsize::new(1),
+                state: Cell::new(HANDLE | REGISTERED),
+                index: Cell::new(0),
+                vtable: &Vtable {
+                    poll: poll::<F>,
+                    cancel: cancel::<F>,
+                    read_output: read_output::<F>,
+                    drop_output: drop_output::<F>,
+                    dealloc: dealloc_cell::<F>,
+                },
+                shared,
+                join_waker: UnsafeCell::new(None),
+                id,
+                meta,
+            },
+            stage: UnsafeCell::new(Stage::Running(future)),
+        });
+        // `TaskCell` is `repr(C)` with the header first, so the cell pointer is a header pointer.
+        TaskRef(NonNull::from(Box::leak(cell)).cast::<Header>())
+    }
+
+    /// Rebuilds a `TaskRef` from a waker's data pointer.
+    ///
+    /// # Safety
+    /// `ptr` must come from [`TaskRef::as_ptr`] of a task that is still allocated.
+    pub(crate) unsafe fn from_ptr(ptr: *const ()) -> TaskRef {
+        // SAFETY: the caller promises `ptr` came from `as_ptr`, which is never null.
+        TaskRef(unsafe { NonNull::new_unchecked(ptr as *mut Header) })
+    }
+
+    pub(crate) fn as_ptr(self) -> *const () {
+        self.0.as_ptr() as *const ()
+    }
+
+    pub(crate) fn header(&self) -> &Header {
+        // SAFETY: a `TaskRef` is only used while the task is allocated (R2): its holder is
+        // one of the owners, or is covered by one.
+        unsafe { self.0.as_ref() }
+    }
+
+    pub(crate) fn state(self) -> u32 {
+        self.header().state.get()
+    }
+
+    pub(crate) fn set_state(self, s: u32) {
+        self.header().state.set(s)
+    }
+
+    pub(crate) fn id(self) -> TaskId {
+        self.header().id
+    }
+
+    pub(crate) fn name(&self) -> Option<&str> {
+        self.header().meta.as_ref().map(|m| &*m.name)
+    }
+
+    /// Adds a reference (a waker clone, or a cross-thread wake in flight).
+    pub(crate) fn inc_ref(self) {
+        let old = self.header().refs.fetch_add(1, Ordering::Relaxed);
+        if old > isize::MAX as usize {
+            // Same guard as `Arc`: an overflowing count would free a live task.
+            std::process::abort();
+        }
+    }
+
+    /// Drops a reference; frees the allocation when it was the last (R3).
+    pub(crate) fn drop_ref(self) {
+        if self.header().refs.fetch_sub(1, Ordering::Release) != 1 {
+            return;
+        }
+        fence(Ordering::Acquire);
+        let dealloc = self.header().vtable.dealloc;
+        // SAFETY: the count reached zero, so no other owner exists, and by R3 the stage
+        // holds neither the future nor an output: only memory and the header remain.
+        unsafe { dealloc(self.0) }
+    }
+
+    /// Clears loop-local owner bits; when the last local owner goes, the group's
+    /// reference goes with it (R2). Loop thread only.
+    pub(crate) fn release_local(self, bits: u32) {
+        let old = self.state();
+        let new = old & !bits;
+        self.set_state(new);
+        if old & LOCAL_OWNERS != 0 && new & LOCAL_OWNERS == 0 {
+            self.drop_ref();
+        }
+    }
+
+    /// Polls the future once. `Ready` means the stage now holds the output. Loop thread only.
+    ///
+    /// # Safety
+    /// The task must not be `COMPLETE` and the call must happen on the task's loop thread.
+    pub(crate) unsafe fn poll(self, cx: &mut Context<'_>) -> Poll<()> {
+        // SAFETY: forwarded from the caller.
+        unsafe { (self.header().vtable.poll)(self.0, cx) }
+    }
+
+    /// Drops the future and stores the cancellation (or the panic its drop raised).
+    ///
+    /// # Safety
+    /// As for [`TaskRef::poll`].
+    pub(crate) unsafe fn cancel_future(self) {
+        // SAFETY: forwarded from the caller.
+        unsafe { (self.header().vtable.cancel)(self.0) }
+    }
+
+    /// Moves the output out of the stage.
+    ///
+    /// # Safety
+    /// The task must be `COMPLETE` and not `TAKEN`, and `T` must be its output type.
+    pub(crate) unsafe fn take_output<T>(self) -> Result<T, TaskError> {
+        let mut out: Option<Result<T, TaskError>> = None;
+        // SAFETY: the caller promises the type matches; `read_output` writes an
+        // `Option<Result<T, TaskError>>` through the pointer.
+        unsafe { (self.header().vtable.read_output)(self.0, &mut out as *mut _ as *mut ()) };
+        out.expect("task output read twice")
+    }
+
+    /// Drops the output, if it is still there; a panic payload comes back for reporting,
+    /// as does a panic raised while dropping the output value.
+    ///
+    /// # Safety
+    /// The task must be `COMPLETE`; loop thread only.
+    pub(crate) unsafe fn drop_output(self) -> Option<Box<dyn Any + Send>> {
+        // SAFETY: forwarded from the caller.
+        unsafe { (self.header().vtable.drop_output)(self.0) }
+    }
+
+    /// The join waker slot. Loop thread only (R1).
+    pub(crate) fn take_join_waker(self) -> Option<Waker> {
+        // SAFETY: R1: only the loop thread touches `join_waker`, and never re-entrantly.
+        unsafe { (*self.header().join_waker.get()).take() }
+    }
+
+    /// Stores `w` as the join waker unless an equivalent one is already there.
+    pub(crate) fn set_join_waker(self, w: &Waker) {
+        // SAFETY: R1, as in `take_join_waker`.
+        let slot = unsafe { &mut *self.header().join_waker.get() };
+        match slot {
+            Some(old) if old.will_wake(w) => {}
+            _ => *slot = Some(w.clone()),
+        }
+    }
+}
+
+/// Runs `f`, catching a panic.
+fn catch<R>(f: impl FnOnce() -> R) -> Result<R, Box<dyn Any + Send>> {
+    catch_unwind(AssertUnwindSafe(f))
+}
+
+/// # Safety
+/// `ptr` is a live `TaskCell<F>` in stage `Running`, on its loop thread (R1, R4).
+unsafe fn poll<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> Poll<()> {
+    let cell = ptr.cast::<TaskCell<F>>();
+    // SAFETY: the caller guarantees the cell is live and that nobody else borrows the stage.
+    let stage = unsafe { &mut *cell.as_ref().stage.get() };
+    let id = unsafe { cell.as_ref().header.id };
+    let Stage::Running(fut) = stage else {
+        unreachable!("a completed task was polled")
+    };
+    // SAFETY: the future lives in the heap cell and is never moved until dropped in place (R4).
+    let fut = unsafe { Pin::new_unchecked(fut) };
+    let result = match catch(|| fut.poll(cx)) {
+        Ok(Poll::Pending) => return Poll::Pending,
+        Ok(Poll::Ready(v)) => Ok(v),
+        Err(payload) => Err(TaskError::panic(id, payload)),
+    };
+    // SAFETY: drop the finished future in place (R4), then overwrite the stage without
+    // dropping it again.
+    let dropped = catch(|| unsafe { ptr::drop_in_place(stage as *mut Stage<F>) });
+    let result = match dropped {
+        Ok(()) => result,
+        Err(payload) => {
+            // The output is lost to the panic in the future's drop; drop it quietly.
+            let _ = catch(move || drop(result));
+            Err(TaskError::panic(id, payload))
+        }
+    };
+    // SAFETY: the old stage was dropped just above.
+    unsafe { ptr::write(stage, Stage::Done(result)) };
+    Poll::Ready(())
+}
+
+/// # Safety
+/// As for [`poll`].
+unsafe fn cancel<F: Future>(ptr: NonNull<Header>) {
+    let cell = ptr.cast::<TaskCell<F>>();
+    // SAFETY: as in `poll`.
+    let stage = unsafe { &mut *cell.as_ref().stage.get() };
+    let id = unsafe { cell.as_ref().header.id };
+    debug_assert!(matches!(stage, Stage::Running(_)));
+    // SAFETY: drop the future in place (R4), then overwrite without a second drop.
+    let result = match catch(|| unsafe { ptr::drop_in_place(stage as *mut Stage<F>) }) {
+        Ok(()) => TaskError::cancelled(id),
+        Err(payload) => TaskError::panic(id, payload),
+    };
+    // SAFETY: the old stage was dropped just above.
+    unsafe { ptr::write(stage, Stage::Done(Err(result))) };
+}
+
+/// # Safety
+/// `dst` points to an `Option<Result<F::Output, TaskError>>`; the cell is `Done`.
+unsafe fn read_output<F: Future>(ptr: NonNull<Header>, dst: *mut ()) {
+    let cell = ptr.cast::<TaskCell<F>>();
+    // SAFETY: as in `poll`.
+    let stage = unsafe { &mut *cell.as_ref().stage.get() };
+    match std::mem::replace(stage, Stage::Taken) {
+        Stage::Done(out) => {
+            // SAFETY: the caller passes a pointer of exactly this type.
+            unsafe { *(dst as *mut Option<Result<F::Output, TaskError>>) = Some(out) }
+        }
+        _ => unreachable!("task output read before completion or twice"),
+    }
+}
+
+/// # Safety
+/// The cell is `Done` or `Taken`; loop thread.
+unsafe fn drop_output<F: Future>(ptr: NonNull<Header>) -> Option<Box<dyn Any + Send>> {
+    let cell = ptr.cast::<TaskCell<F>>();
+    // SAFETY: as in `poll`.
+    let stage = unsafe { &mut *cell.as_ref().stage.get() };
+    match std::mem::replace(stage, Stage::Taken) {
+        Stage::Done(Err(e)) => e.try_into_panic().ok(),
+        Stage::Done(Ok(v)) => catch(move || drop(v)).err(),
+        Stage::Taken => None,
+        Stage::Running(_) => unreachable!("drop_output on a running task"),
+    }
+}
+
+/// # Safety
+/// The reference count reached zero; the stage holds no future and no output (R3).
+unsafe fn dealloc_cell<F: Future>(ptr: NonNull<Header>) {
+    // SAFETY: the cell came from `Box::new` in `allocate`. Dropping the box drops the
+    // header (its `Arc<Shared>`, meta and any join waker) and an empty stage.
+    drop(unsafe { Box::from_raw(ptr.cast::<TaskCell<F>>().as_ptr()) });
+}
