@@ -12,7 +12,7 @@ use std::time::Duration;
 use super::context;
 use super::shared::{Injected, Shared};
 use crate::reactor::Reactor;
-use crate::task::raw::{self, Meta, TaskRef};
+use crate::task::raw::{self, TaskRef};
 use crate::task::{waker::borrowed_waker, Task, TaskId};
 use crate::time::{Clock, Timers};
 
@@ -101,8 +101,11 @@ impl Core {
     pub(crate) fn spawn<F: Future + 'static>(&self, future: F, name: Option<String>) -> Task<F::Output> {
         let id = TaskId(self.next_id.get());
         self.next_id.set(id.0 + 1);
-        let meta = name.map(|n| Box::new(Meta { name: n.into_boxed_str() }));
-        let task = TaskRef::allocate(future, id, self.shared.clone(), meta);
+        let named = name.is_some();
+        if let Some(n) = name {
+            self.shared.set_name(id, n);
+        }
+        let task = TaskRef::allocate(future, id, self.shared.clone(), named);
         {
             let mut reg = self.registry.borrow_mut();
             task.header().index.set(reg.len() as u32);
@@ -302,7 +305,8 @@ impl Core {
             // Detached: nobody will ever read the output.
             // SAFETY: the task is complete; loop thread.
             if let Some(p) = unsafe { task.drop_output() } {
-                self.shared.report_unhandled(task.id(), task.name(), p);
+                self.shared
+                    .report_unhandled(task.id(), task.name().as_deref(), p);
             }
         }
         task.release_local(raw::REGISTERED);

@@ -3,7 +3,8 @@
 
 use std::any::Any;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use super::remote::{Pushed, Remote};
 use super::UnhandledPanic;
@@ -44,6 +45,8 @@ pub(crate) struct Shared {
     /// Set when the policy is `ShutdownRuntime` and a panic went unobserved.
     pub(crate) fatal_flag: AtomicBool,
     pub(crate) fatal: Mutex<Option<String>>,
+    /// Names of named tasks, kept out of the task header (most tasks have none).
+    names: Mutex<HashMap<u64, Arc<str>>>,
 }
 
 impl Shared {
@@ -55,7 +58,30 @@ impl Shared {
             policy,
             fatal_flag: AtomicBool::new(false),
             fatal: Mutex::new(None),
+            names: Mutex::new(HashMap::new()),
         }
+    }
+
+    pub(crate) fn set_name(&self, id: TaskId, name: String) {
+        self.names
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.0, name.into());
+    }
+
+    pub(crate) fn name_of(&self, id: TaskId) -> Option<Arc<str>> {
+        self.names
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id.0)
+            .cloned()
+    }
+
+    pub(crate) fn forget_name(&self, id: TaskId) {
+        self.names
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id.0);
     }
 
     /// Queues `item`; wakes the loop if it is parked. Gives the item back if the loop is gone.

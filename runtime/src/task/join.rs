@@ -4,6 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use super::raw::{self, TaskRef};
@@ -95,7 +96,7 @@ impl<T> Task<T> {
     }
 
     /// The task's name, if it was given one with [`task::Builder`](crate::task::Builder).
-    pub fn name(&self) -> Option<&str> {
+    pub fn name(&self) -> Option<Arc<str>> {
         self.raw.name()
     }
 
@@ -147,7 +148,7 @@ impl<T> Drop for Task<T> {
                 self.raw
                     .header()
                     .shared
-                    .report_unhandled(self.raw.id(), self.raw.name(), p);
+                    .report_unhandled(self.raw.id(), self.raw.name().as_deref(), p);
             }
         }
         drop(self.raw.take_join_waker());

@@ -104,7 +104,7 @@ pub fn current_id() -> Option<TaskId> {
 /// ```
 /// runtime::run(async {
 ///     let task = runtime::task::Builder::new().name("worker").spawn(async { 1 });
-///     assert_eq!(task.name(), Some("worker"));
+///     assert_eq!(task.name().as_deref(), Some("worker"));
 ///     assert_eq!(task.await.unwrap(), 1);
 /// });
 /// ```

@@ -9,7 +9,7 @@ use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{fence, AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
@@ -31,13 +31,11 @@ pub(crate) const REGISTERED: u32 = 1 << 5;
 /// The handle took the output out of the stage.
 pub(crate) const TAKEN: u32 = 1 << 6;
 
+/// The task has a name, kept in the loop's name table (not in the header, to keep it small).
+pub(crate) const NAMED: u32 = 1 << 7;
+
 /// The loop-local owners. While any of these bits is set, the group holds one reference.
 pub(crate) const LOCAL_OWNERS: u32 = SCHEDULED | HANDLE | REGISTERED;
-
-/// Optional, rarely-set data kept out of line so that the header stays small.
-pub(crate) struct Meta {
-    pub(crate) name: Box<str>,
-}
 
 /// The fixed part of every task. Fields marked "loop thread" are touched only by the
 /// thread that runs the task's loop (R1); `refs` is the only field other threads touch.
@@ -45,7 +43,7 @@ pub(crate) struct Meta {
 pub(crate) struct Header {
     /// One reference for the group of loop-local owners, plus one per `Waker` clone and
     /// per pending cross-thread wake (R2). The allocation is freed when it reaches zero.
-    refs: AtomicUsize,
+    refs: AtomicU32,
     /// Loop thread: the state bits above.
     pub(crate) state: Cell<u32>,
     /// Loop thread: position in the loop's registry while `REGISTERED`.
@@ -58,8 +56,6 @@ pub(crate) struct Header {
     pub(crate) join_waker: UnsafeCell<Option<Waker>>,
     /// Immutable: the task's id, unique within its loop.
     pub(crate) id: TaskId,
-    /// Immutable: the optional name.
-    pub(crate) meta: Option<Box<Meta>>,
 }
 
 struct Vtable {
@@ -76,11 +72,17 @@ struct TaskCell<F: Future> {
     stage: UnsafeCell<Stage<F>>,
 }
 
+/// The future, then the outcome. A panic payload is boxed twice so that it takes one
+/// word: a task whose future and output are small fits in 72 bytes.
 enum Stage<F: Future> {
     Running(F),
-    Done(Result<F::Output, TaskError>),
+    Finished(F::Output),
+    Panicked(Box<Payload>),
+    Cancelled,
     Taken,
 }
+
+type Payload = Box<dyn Any + Send>;
 
 /// A non-owning pointer to a task. Who may hold one, and for how long, is rule R2.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -92,12 +94,12 @@ impl TaskRef {
         future: F,
         id: TaskId,
         shared: Arc<Shared>,
-        meta: Option<Box<Meta>>,
+        named: bool,
     ) -> TaskRef {
         let cell = Box::new(TaskCell {
             header: Header {
-                refs: AtomicUsize::new(1),
-                state: Cell::new(HANDLE | REGISTERED),
+                refs: AtomicU32::new(1),
+                state: Cell::new(HANDLE | REGISTERED | if named { NAMED } else { 0 }),
                 index: Cell::new(0),
                 vtable: &Vtable {
                     poll: poll::<F>,
@@ -109,7 +111,6 @@ impl TaskRef {
                 shared,
                 join_waker: UnsafeCell::new(None),
                 id,
-                meta,
             },
             stage: UnsafeCell::new(Stage::Running(future)),
         });
@@ -148,14 +149,19 @@ impl TaskRef {
         self.header().id
     }
 
-    pub(crate) fn name(&self) -> Option<&str> {
-        self.header().meta.as_ref().map(|m| &*m.name)
+
+    /// The task's name, from the loop's name table.
+    pub(crate) fn name(self) -> Option<Arc<str>> {
+        if self.state() & NAMED == 0 {
+            return None;
+        }
+        self.header().shared.name_of(self.id())
     }
 
     /// Adds a reference (a waker clone, or a cross-thread wake in flight).
     pub(crate) fn inc_ref(self) {
         let old = self.header().refs.fetch_add(1, Ordering::Relaxed);
-        if old > isize::MAX as usize {
+        if old > i32::MAX as u32 {
             // Same guard as `Arc`: an overflowing count would free a live task.
             std::process::abort();
         }
@@ -180,6 +186,9 @@ impl TaskRef {
         let new = old & !bits;
         self.set_state(new);
         if old & LOCAL_OWNERS != 0 && new & LOCAL_OWNERS == 0 {
+            if new & NAMED != 0 {
+                self.header().shared.forget_name(self.id());
+            }
             self.drop_ref();
         }
     }
@@ -252,7 +261,6 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> Poll<()
     let cell = ptr.cast::<TaskCell<F>>();
     // SAFETY: the caller guarantees the cell is live and that nobody else borrows the stage.
     let stage = unsafe { &mut *cell.as_ref().stage.get() };
-    let id = unsafe { cell.as_ref().header.id };
     let Stage::Running(fut) = stage else {
         unreachable!("a completed task was polled")
     };
@@ -260,8 +268,8 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> Poll<()
     let fut = unsafe { Pin::new_unchecked(fut) };
     let result = match catch(|| fut.poll(cx)) {
         Ok(Poll::Pending) => return Poll::Pending,
-        Ok(Poll::Ready(v)) => Ok(v),
-        Err(payload) => Err(TaskError::panic(id, payload)),
+        Ok(Poll::Ready(v)) => Stage::Finished(v),
+        Err(payload) => Stage::Panicked(Box::new(payload)),
     };
     // SAFETY: drop the finished future in place (R4), then overwrite the stage without
     // dropping it again.
@@ -271,11 +279,11 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> Poll<()
         Err(payload) => {
             // The output is lost to the panic in the future's drop; drop it quietly.
             let _ = catch(move || drop(result));
-            Err(TaskError::panic(id, payload))
+            Stage::Panicked(Box::new(payload))
         }
     };
     // SAFETY: the old stage was dropped just above.
-    unsafe { ptr::write(stage, Stage::Done(result)) };
+    unsafe { ptr::write(stage, result) };
     Poll::Ready(())
 }
 
@@ -285,42 +293,44 @@ unsafe fn cancel<F: Future>(ptr: NonNull<Header>) {
     let cell = ptr.cast::<TaskCell<F>>();
     // SAFETY: as in `poll`.
     let stage = unsafe { &mut *cell.as_ref().stage.get() };
-    let id = unsafe { cell.as_ref().header.id };
     debug_assert!(matches!(stage, Stage::Running(_)));
     // SAFETY: drop the future in place (R4), then overwrite without a second drop.
     let result = match catch(|| unsafe { ptr::drop_in_place(stage as *mut Stage<F>) }) {
-        Ok(()) => TaskError::cancelled(id),
-        Err(payload) => TaskError::panic(id, payload),
+        Ok(()) => Stage::Cancelled,
+        Err(payload) => Stage::Panicked(Box::new(payload)),
     };
     // SAFETY: the old stage was dropped just above.
-    unsafe { ptr::write(stage, Stage::Done(Err(result))) };
+    unsafe { ptr::write(stage, result) };
 }
 
 /// # Safety
-/// `dst` points to an `Option<Result<F::Output, TaskError>>`; the cell is `Done`.
+/// `dst` points to an `Option<Result<F::Output, TaskError>>`; the cell is complete.
 unsafe fn read_output<F: Future>(ptr: NonNull<Header>, dst: *mut ()) {
     let cell = ptr.cast::<TaskCell<F>>();
     // SAFETY: as in `poll`.
-    let stage = unsafe { &mut *cell.as_ref().stage.get() };
-    match std::mem::replace(stage, Stage::Taken) {
-        Stage::Done(out) => {
-            // SAFETY: the caller passes a pointer of exactly this type.
-            unsafe { *(dst as *mut Option<Result<F::Output, TaskError>>) = Some(out) }
+    let (stage, id) = unsafe { (&mut *cell.as_ref().stage.get(), cell.as_ref().header.id) };
+    let out = match std::mem::replace(stage, Stage::Taken) {
+        Stage::Finished(v) => Ok(v),
+        Stage::Panicked(p) => Err(TaskError::panic(id, *p)),
+        Stage::Cancelled => Err(TaskError::cancelled(id)),
+        Stage::Running(_) | Stage::Taken => {
+            unreachable!("task output read before completion or twice")
         }
-        _ => unreachable!("task output read before completion or twice"),
-    }
+    };
+    // SAFETY: the caller passes a pointer of exactly this type.
+    unsafe { *(dst as *mut Option<Result<F::Output, TaskError>>) = Some(out) }
 }
 
 /// # Safety
-/// The cell is `Done` or `Taken`; loop thread.
+/// The cell is complete; loop thread.
 unsafe fn drop_output<F: Future>(ptr: NonNull<Header>) -> Option<Box<dyn Any + Send>> {
     let cell = ptr.cast::<TaskCell<F>>();
     // SAFETY: as in `poll`.
     let stage = unsafe { &mut *cell.as_ref().stage.get() };
     match std::mem::replace(stage, Stage::Taken) {
-        Stage::Done(Err(e)) => e.try_into_panic().ok(),
-        Stage::Done(Ok(v)) => catch(move || drop(v)).err(),
-        Stage::Taken => None,
+        Stage::Panicked(p) => Some(*p),
+        Stage::Finished(v) => catch(move || drop(v)).err(),
+        Stage::Cancelled | Stage::Taken => None,
         Stage::Running(_) => unreachable!("drop_output on a running task"),
     }
 }
@@ -329,6 +339,22 @@ unsafe fn drop_output<F: Future>(ptr: NonNull<Header>) -> Option<Box<dyn Any + S
 /// The reference count reached zero; the stage holds no future and no output (R3).
 unsafe fn dealloc_cell<F: Future>(ptr: NonNull<Header>) {
     // SAFETY: the cell came from `Box::new` in `allocate`. Dropping the box drops the
-    // header (its `Arc<Shared>`, meta and any join waker) and an empty stage.
+    // header (its `Arc<Shared>` and any join waker) and an empty stage.
     drop(unsafe { Box::from_raw(ptr.cast::<TaskCell<F>>().as_ptr()) });
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::*;
+
+    /// Locks the memory budget per task: a task with a small future and output is one
+    /// 72-byte block (an 80-byte malloc chunk).
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn task_block_stays_small() {
+        type F = std::future::Ready<()>;
+        assert_eq!(std::mem::size_of::<Header>(), 56);
+        assert_eq!(std::mem::size_of::<Stage<F>>(), 16);
+        assert_eq!(std::mem::size_of::<TaskCell<F>>(), 72);
+    }
 }

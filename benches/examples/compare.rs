@@ -1,0 +1,447 @@
+//! Peer comparison: runtime vs tokio's current-thread runtime vs smol's `LocalExecutor`,
+//! in one process run, interleaved, as medians and ratios.
+//!
+//! ```text
+//! cargo run --release -p runtime-benches --example compare            # everything
+//! cargo run --release -p runtime-benches --example compare -- --quick # smaller N
+//! cargo run --release -p runtime-benches --example compare -- --only spawn --peers ours --runs 1 --n 100000
+//! ```
+//!
+//! Workloads (the foundation issue's):
+//! - `spawn`: spawn N trivial tasks, then await every handle (ns per task);
+//! - `yield`: 1,000 tasks each yielding 1,000 times (ns per yield);
+//! - `timers`: N tasks each sleeping a random time in [0, 1 s] (wall time over 1 s, and
+//!   peak heap);
+//! - `parked`: N tasks parked on a future that never resolves (peak heap per task).
+//!
+//! Memory is the peak of live heap bytes, counted by a global allocator wrapper, so each
+//! runtime's figure is its own even within one process.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::time::{Duration, Instant};
+
+struct Counting;
+
+static CURRENT: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator unchanged; only counts bytes.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        // SAFETY: same contract as the caller's.
+        let p = unsafe { System.alloc(l) };
+        if !p.is_null() {
+            let now = CURRENT.fetch_add(l.size(), Relaxed) + l.size();
+            PEAK.fetch_max(now, Relaxed);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        CURRENT.fetch_sub(l.size(), Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+        // SAFETY: same contract as the caller's.
+        let q = unsafe { System.realloc(p, l, new) };
+        if !q.is_null() {
+            if new >= l.size() {
+                let now = CURRENT.fetch_add(new - l.size(), Relaxed) + new - l.size();
+                PEAK.fetch_max(now, Relaxed);
+            } else {
+                CURRENT.fetch_sub(l.size() - new, Relaxed);
+            }
+        }
+        q
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Runs `f` and returns (its result, peak heap bytes above the heap at the start).
+fn measure_heap<R>(f: impl FnOnce() -> R) -> (R, usize) {
+    let base = CURRENT.load(Relaxed);
+    PEAK.store(base, Relaxed);
+    let r = f();
+    (r, PEAK.load(Relaxed) - base)
+}
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Peer {
+    Ours,
+    Tokio,
+    Smol,
+}
+
+impl Peer {
+    fn name(self) -> &'static str {
+        match self {
+            Peer::Ours => "runtime",
+            Peer::Tokio => "tokio-ct",
+            Peer::Smol => "smol-local",
+        }
+    }
+
+    fn block_on<F: Future + 'static>(self, f: impl FnOnce() -> F) -> F::Output {
+        match self {
+            Peer::Ours => runtime::Runtime::new().unwrap().block_on(f()),
+            Peer::Tokio => tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .build()
+                .unwrap()
+                .block_on(f()),
+            Peer::Smol => {
+                let ex = std::rc::Rc::new(async_executor::LocalExecutor::new());
+                SMOL.with(|s| *s.borrow_mut() = Some(ex.clone()));
+                let out = async_io::block_on(ex.run(f()));
+                SMOL.with(|s| *s.borrow_mut() = None);
+                out
+            }
+        }
+    }
+}
+
+thread_local! {
+    static SMOL: std::cell::RefCell<Option<std::rc::Rc<async_executor::LocalExecutor<'static>>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+fn smol_spawn<F: Future + 'static>(f: F) -> async_executor::Task<F::Output> {
+    SMOL.with(|s| s.borrow().as_ref().unwrap().spawn(f))
+}
+
+/// Deterministic pseudo-random durations in [0, 1 s].
+fn random_durations(n: usize) -> Vec<Duration> {
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            Duration::from_nanos(x % 1_000_000_001)
+        })
+        .collect()
+}
+
+fn spawn_join(peer: Peer, n: usize) -> Duration {
+    peer.block_on(move || async move {
+        let start = Instant::now();
+        match peer {
+            Peer::Ours => {
+                let hs: Vec<_> = (0..n).map(|i| runtime::spawn(async move { i })).collect();
+                for h in hs {
+                    std::hint::black_box(h.await.unwrap());
+                }
+            }
+            Peer::Tokio => {
+                let hs: Vec<_> = (0..n).map(|i| tokio::spawn(async move { i })).collect();
+                for h in hs {
+                    std::hint::black_box(h.await.unwrap());
+                }
+            }
+            Peer::Smol => {
+                let hs: Vec<_> = (0..n).map(|i| smol_spawn(async move { i })).collect();
+                for h in hs {
+                    std::hint::black_box(h.await);
+                }
+            }
+        }
+        start.elapsed()
+    })
+}
+
+fn yields(peer: Peer, tasks: usize, per_task: usize) -> Duration {
+    peer.block_on(move || async move {
+        let start = Instant::now();
+        match peer {
+            Peer::Ours => {
+                let hs: Vec<_> = (0..tasks)
+                    .map(|_| runtime::spawn(async move {
+                        for _ in 0..per_task {
+                            runtime::yield_now().await;
+                        }
+                    }))
+                    .collect();
+                for h in hs {
+                    h.await.unwrap();
+                }
+            }
+            Peer::Tokio => {
+                let hs: Vec<_> = (0..tasks)
+                    .map(|_| tokio::spawn(async move {
+                        for _ in 0..per_task {
+                            tokio::task::yield_now().await;
+                        }
+                    }))
+                    .collect();
+                for h in hs {
+                    h.await.unwrap();
+                }
+            }
+            Peer::Smol => {
+                let hs: Vec<_> = (0..tasks)
+                    .map(|_| smol_spawn(async move {
+                        for _ in 0..per_task {
+                            futures_lite::future::yield_now().await;
+                        }
+                    }))
+                    .collect();
+                for h in hs {
+                    h.await;
+                }
+            }
+        }
+        start.elapsed()
+    })
+}
+
+fn timers(peer: Peer, durations: &[Duration]) -> (Duration, usize) {
+    let ds = durations.to_vec();
+    measure_heap(move || {
+        peer.block_on(move || async move {
+            let start = Instant::now();
+            match peer {
+                Peer::Ours => {
+                    let hs: Vec<_> = ds.into_iter().map(|d| runtime::spawn(runtime::sleep(d))).collect();
+                    for h in hs {
+                        h.await.unwrap();
+                    }
+                }
+                Peer::Tokio => {
+                    let hs: Vec<_> = ds
+                        .into_iter()
+                        .map(|d| tokio::spawn(tokio::time::sleep(d)))
+                        .collect();
+                    for h in hs {
+                        h.await.unwrap();
+                    }
+                }
+                Peer::Smol => {
+                    let hs: Vec<_> = ds
+                        .into_iter()
+                        .map(|d| smol_spawn(async move {
+                            async_io::Timer::after(d).await;
+                        }))
+                        .collect();
+                    for h in hs {
+                        h.await;
+                    }
+                }
+            }
+            start.elapsed()
+        })
+    })
+}
+
+fn parked(peer: Peer, n: usize) -> usize {
+    let ((), bytes) = measure_heap(move || {
+        peer.block_on(move || async move {
+            let never = || async { std::future::pending::<()>().await };
+            match peer {
+                Peer::Ours => {
+                    let hs: Vec<_> = (0..n).map(|_| runtime::spawn(never())).collect();
+                    runtime::yield_now().await; // every task polled once and parked
+                    drop(hs);
+                }
+                Peer::Tokio => {
+                    let hs: Vec<_> = (0..n).map(|_| tokio::spawn(never())).collect();
+                    tokio::task::yield_now().await;
+                    drop(hs);
+                }
+                Peer::Smol => {
+                    let hs: Vec<_> = (0..n).map(|_| smol_spawn(never())).collect();
+                    futures_lite::future::yield_now().await;
+                    for h in hs {
+                        h.detach();
+                    }
+                }
+            }
+        })
+    });
+    bytes / n
+}
+
+fn status_kib(field: &str) -> usize {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    s.lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// In a child process: runs one workload and prints its wall time, peak heap and the
+/// growth of peak RSS (VmHWM) over the RSS before the workload.
+fn child(workload: &str, peer: Peer, n: usize) {
+    let ds = random_durations(n);
+    let base = status_kib("VmRSS:");
+    let (wall, heap) = match workload {
+        "timers" => timers(peer, &ds),
+        "parked" => (Duration::ZERO, parked(peer, n) * n),
+        other => panic!("unknown child workload {other}"),
+    };
+    let rss = status_kib("VmHWM:").saturating_sub(base);
+    println!("wall_ns={} heap={} rss_kib={}", wall.as_nanos(), heap, rss);
+}
+
+/// Runs a workload in a fresh process, so that each runtime's peak RSS is its own.
+fn in_child(workload: &str, peer: Peer, n: usize) -> (Duration, usize, usize) {
+    let peer_arg = match peer {
+        Peer::Ours => "ours",
+        Peer::Tokio => "tokio",
+        Peer::Smol => "smol",
+    };
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--child", workload, peer_arg, &n.to_string()])
+        .output()
+        .expect("re-run the bench binary");
+    assert!(out.status.success(), "child failed: {}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let get = |k: &str| -> usize {
+        text.split_whitespace()
+            .find_map(|kv| kv.strip_prefix(k))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (Duration::from_nanos(get("wall_ns=") as u64), get("heap="), get("rss_kib=") * 1024)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+struct Args {
+    only: Option<String>,
+    peers: Vec<Peer>,
+    runs: usize,
+    n: usize,
+    quick: bool,
+}
+
+fn parse_args() -> Args {
+    let mut a = Args {
+        only: None,
+        peers: vec![Peer::Ours, Peer::Tokio, Peer::Smol],
+        runs: 5,
+        n: 1_000_000,
+        quick: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--child" => {
+                let w = it.next().unwrap();
+                let p = match it.next().unwrap().as_str() {
+                    "ours" => Peer::Ours,
+                    "tokio" => Peer::Tokio,
+                    _ => Peer::Smol,
+                };
+                let n = it.next().unwrap().parse().unwrap();
+                child(&w, p, n);
+                std::process::exit(0);
+            }
+            "--only" => a.only = it.next(),
+            "--runs" => a.runs = it.next().and_then(|s| s.parse().ok()).expect("--runs N"),
+            "--n" => a.n = it.next().and_then(|s| s.parse().ok()).expect("--n N"),
+            "--quick" => {
+                a.quick = true;
+                a.n = 100_000;
+                a.runs = 3;
+            }
+            "--peers" => {
+                a.peers = it
+                    .next()
+                    .expect("--peers ours,tokio,smol")
+                    .split(',')
+                    .map(|p| match p {
+                        "ours" | "runtime" => Peer::Ours,
+                        "tokio" => Peer::Tokio,
+                        "smol" => Peer::Smol,
+                        other => panic!("unknown peer {other}"),
+                    })
+                    .collect()
+            }
+            "--bench" => {} // passed by `cargo bench`
+            other => panic!("unknown argument {other}; see the file's doc comment"),
+        }
+    }
+    a
+}
+
+fn report(title: &str, unit: &str, peers: &[Peer], results: &[Vec<f64>]) {
+    println!("\n{title}");
+    let ours = peers.iter().position(|p| *p == Peer::Ours).map(|i| median(results[i].clone()));
+    for (i, p) in peers.iter().enumerate() {
+        let m = median(results[i].clone());
+        let ratio = match ours {
+            Some(o) if *p != Peer::Ours => format!("  (runtime = {:.2}x this)", o / m),
+            _ => String::new(),
+        };
+        println!("  {:<11} {:>10.1} {unit}{ratio}", p.name(), m);
+    }
+}
+
+fn main() {
+    let a = parse_args();
+    let want = |w: &str| a.only.as_deref().is_none_or(|o| o == w);
+    let n = a.n;
+    println!(
+        "peer comparison: N = {n}, {} interleaved runs each, medians{}",
+        a.runs,
+        if a.quick { " (quick)" } else { "" }
+    );
+
+    if want("spawn") {
+        let mut res = vec![Vec::new(); a.peers.len()];
+        for _ in 0..a.runs {
+            for (i, p) in a.peers.iter().enumerate() {
+                res[i].push(spawn_join(*p, n).as_nanos() as f64 / n as f64);
+            }
+        }
+        report(&format!("spawn-and-join {n} trivial tasks"), "ns/task", &a.peers, &res);
+    }
+    if want("yield") {
+        let (tasks, per) = if a.quick { (1000, 100) } else { (1000, 1000) };
+        let mut res = vec![Vec::new(); a.peers.len()];
+        for _ in 0..a.runs {
+            for (i, p) in a.peers.iter().enumerate() {
+                res[i].push(yields(*p, tasks, per).as_nanos() as f64 / (tasks * per) as f64);
+            }
+        }
+        report(&format!("{tasks} tasks x {per} yields"), "ns/yield", &a.peers, &res);
+    }
+    if want("timers") {
+        let runs = a.runs.min(3);
+        let mut over = vec![Vec::new(); a.peers.len()];
+        let mut heap = vec![Vec::new(); a.peers.len()];
+        let mut rss = vec![Vec::new(); a.peers.len()];
+        for _ in 0..runs {
+            for (i, p) in a.peers.iter().enumerate() {
+                let (wall, h, r) = in_child("timers", *p, n);
+                over[i].push(wall.saturating_sub(Duration::from_secs(1)).as_secs_f64() * 1e3);
+                heap[i].push(h as f64 / (1024.0 * 1024.0));
+                rss[i].push(r as f64 / (1024.0 * 1024.0));
+            }
+        }
+        report(&format!("{n} tasks sleeping random [0, 1 s]: wall time over 1 s"), "ms", &a.peers, &over);
+        report(&format!("{n} tasks sleeping random [0, 1 s]: peak heap"), "MiB", &a.peers, &heap);
+        report(&format!("{n} tasks sleeping random [0, 1 s]: peak RSS growth"), "MiB", &a.peers, &rss);
+    }
+    if want("parked") {
+        let mut heap = vec![Vec::new(); a.peers.len()];
+        let mut rss = vec![Vec::new(); a.peers.len()];
+        for _ in 0..a.runs.min(3) {
+            for (i, p) in a.peers.iter().enumerate() {
+                let (_, h, r) = in_child("parked", *p, n);
+                heap[i].push((h / n) as f64);
+                rss[i].push((r / n) as f64);
+            }
+        }
+        report(&format!("{n} tasks parked forever: peak heap per task"), "bytes", &a.peers, &heap);
+        report(&format!("{n} tasks parked forever: peak RSS growth per task"), "bytes", &a.peers, &rss);
+    }
+}
