@@ -31,7 +31,12 @@ pub(crate) fn with_core<R>(f: impl FnOnce(Option<&Core>) -> R) -> R {
 #[inline]
 #[track_caller]
 pub(crate) fn expect_core<R>(f: impl FnOnce(&Core) -> R) -> R {
-    with_core(|c| f(c.expect(NO_LOOP)))
+    let p = CURRENT.with(|c| c.get());
+    // SAFETY: L2, as in `with_core`.
+    match unsafe { p.as_ref() } {
+        Some(core) => f(core),
+        None => panic!("{NO_LOOP}"),
+    }
 }
 
 /// Proof that `core` is the running loop of this thread; restores the previous state on drop.
