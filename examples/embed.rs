@@ -42,7 +42,13 @@ fn main() -> std::io::Result<()> {
         frames += 1;
     }
     println!("ticks: {}", ticks.get());
-    println!("answer from the worker's task: {}", answer.join_blocking().expect("task failed"));
-    println!("frames stepped: {}", if frames > 0 { "some" } else { "none" });
+    println!(
+        "answer from the worker's task: {}",
+        answer.join_blocking().expect("task failed")
+    );
+    println!(
+        "frames stepped: {}",
+        if frames > 0 { "some" } else { "none" }
+    );
     Ok(())
 }

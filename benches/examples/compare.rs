@@ -159,11 +159,13 @@ fn yields(peer: Peer, tasks: usize, per_task: usize) -> Duration {
         match peer {
             Peer::Ours => {
                 let hs: Vec<_> = (0..tasks)
-                    .map(|_| runtime::spawn(async move {
-                        for _ in 0..per_task {
-                            runtime::yield_now().await;
-                        }
-                    }))
+                    .map(|_| {
+                        runtime::spawn(async move {
+                            for _ in 0..per_task {
+                                runtime::yield_now().await;
+                            }
+                        })
+                    })
                     .collect();
                 for h in hs {
                     h.await.unwrap();
@@ -171,11 +173,13 @@ fn yields(peer: Peer, tasks: usize, per_task: usize) -> Duration {
             }
             Peer::Tokio => {
                 let hs: Vec<_> = (0..tasks)
-                    .map(|_| tokio::spawn(async move {
-                        for _ in 0..per_task {
-                            tokio::task::yield_now().await;
-                        }
-                    }))
+                    .map(|_| {
+                        tokio::spawn(async move {
+                            for _ in 0..per_task {
+                                tokio::task::yield_now().await;
+                            }
+                        })
+                    })
                     .collect();
                 for h in hs {
                     h.await.unwrap();
@@ -183,11 +187,13 @@ fn yields(peer: Peer, tasks: usize, per_task: usize) -> Duration {
             }
             Peer::Smol => {
                 let hs: Vec<_> = (0..tasks)
-                    .map(|_| smol_spawn(async move {
-                        for _ in 0..per_task {
-                            futures_lite::future::yield_now().await;
-                        }
-                    }))
+                    .map(|_| {
+                        smol_spawn(async move {
+                            for _ in 0..per_task {
+                                futures_lite::future::yield_now().await;
+                            }
+                        })
+                    })
                     .collect();
                 for h in hs {
                     h.await;
@@ -205,7 +211,10 @@ fn timers(peer: Peer, durations: &[Duration]) -> (Duration, usize) {
             let start = Instant::now();
             match peer {
                 Peer::Ours => {
-                    let hs: Vec<_> = ds.into_iter().map(|d| runtime::spawn(runtime::sleep(d))).collect();
+                    let hs: Vec<_> = ds
+                        .into_iter()
+                        .map(|d| runtime::spawn(runtime::sleep(d)))
+                        .collect();
                     for h in hs {
                         h.await.unwrap();
                     }
@@ -222,9 +231,11 @@ fn timers(peer: Peer, durations: &[Duration]) -> (Duration, usize) {
                 Peer::Smol => {
                     let hs: Vec<_> = ds
                         .into_iter()
-                        .map(|d| smol_spawn(async move {
-                            async_io::Timer::after(d).await;
-                        }))
+                        .map(|d| {
+                            smol_spawn(async move {
+                                async_io::Timer::after(d).await;
+                            })
+                        })
                         .collect();
                     for h in hs {
                         h.await;
@@ -298,7 +309,11 @@ fn in_child(workload: &str, peer: Peer, n: usize) -> (Duration, usize, usize) {
         .args(["--child", workload, peer_arg, &n.to_string()])
         .output()
         .expect("re-run the bench binary");
-    assert!(out.status.success(), "child failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "child failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     let get = |k: &str| -> usize {
         text.split_whitespace()
@@ -306,7 +321,11 @@ fn in_child(workload: &str, peer: Peer, n: usize) -> (Duration, usize, usize) {
             .and_then(|v| v.parse().ok())
             .unwrap_or(0)
     };
-    (Duration::from_nanos(get("wall_ns=") as u64), get("heap="), get("rss_kib=") * 1024)
+    (
+        Duration::from_nanos(get("wall_ns=") as u64),
+        get("heap="),
+        get("rss_kib=") * 1024,
+    )
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -374,7 +393,10 @@ fn parse_args() -> Args {
 
 fn report(title: &str, unit: &str, peers: &[Peer], results: &[Vec<f64>]) {
     println!("\n{title}");
-    let ours = peers.iter().position(|p| *p == Peer::Ours).map(|i| median(results[i].clone()));
+    let ours = peers
+        .iter()
+        .position(|p| *p == Peer::Ours)
+        .map(|i| median(results[i].clone()));
     for (i, p) in peers.iter().enumerate() {
         let m = median(results[i].clone());
         let ratio = match ours {
@@ -402,7 +424,12 @@ fn main() {
                 res[i].push(spawn_join(*p, n).as_nanos() as f64 / n as f64);
             }
         }
-        report(&format!("spawn-and-join {n} trivial tasks"), "ns/task", &a.peers, &res);
+        report(
+            &format!("spawn-and-join {n} trivial tasks"),
+            "ns/task",
+            &a.peers,
+            &res,
+        );
     }
     if want("yield") {
         let (tasks, per) = if a.quick { (1000, 100) } else { (1000, 1000) };
@@ -412,7 +439,12 @@ fn main() {
                 res[i].push(yields(*p, tasks, per).as_nanos() as f64 / (tasks * per) as f64);
             }
         }
-        report(&format!("{tasks} tasks x {per} yields"), "ns/yield", &a.peers, &res);
+        report(
+            &format!("{tasks} tasks x {per} yields"),
+            "ns/yield",
+            &a.peers,
+            &res,
+        );
     }
     if want("timers") {
         let runs = a.runs.min(3);
@@ -427,9 +459,24 @@ fn main() {
                 rss[i].push(r as f64 / (1024.0 * 1024.0));
             }
         }
-        report(&format!("{n} tasks sleeping random [0, 1 s]: wall time over 1 s"), "ms", &a.peers, &over);
-        report(&format!("{n} tasks sleeping random [0, 1 s]: peak heap"), "MiB", &a.peers, &heap);
-        report(&format!("{n} tasks sleeping random [0, 1 s]: peak RSS growth"), "MiB", &a.peers, &rss);
+        report(
+            &format!("{n} tasks sleeping random [0, 1 s]: wall time over 1 s"),
+            "ms",
+            &a.peers,
+            &over,
+        );
+        report(
+            &format!("{n} tasks sleeping random [0, 1 s]: peak heap"),
+            "MiB",
+            &a.peers,
+            &heap,
+        );
+        report(
+            &format!("{n} tasks sleeping random [0, 1 s]: peak RSS growth"),
+            "MiB",
+            &a.peers,
+            &rss,
+        );
     }
     if want("parked") {
         let mut heap = vec![Vec::new(); a.peers.len()];
@@ -441,7 +488,17 @@ fn main() {
                 rss[i].push((r / n) as f64);
             }
         }
-        report(&format!("{n} tasks parked forever: peak heap per task"), "bytes", &a.peers, &heap);
-        report(&format!("{n} tasks parked forever: peak RSS growth per task"), "bytes", &a.peers, &rss);
+        report(
+            &format!("{n} tasks parked forever: peak heap per task"),
+            "bytes",
+            &a.peers,
+            &heap,
+        );
+        report(
+            &format!("{n} tasks parked forever: peak RSS growth per task"),
+            "bytes",
+            &a.peers,
+            &rss,
+        );
     }
 }

@@ -56,7 +56,29 @@ fn expand(args: TokenStream2, item: TokenStream2, kind: Kind) -> TokenStream2 {
         Ok(cfg) => generate(func, cfg, kind),
         Err(e) => {
             let err = e.to_compile_error();
-            quote! { #err #item }
+            let stub = error_stub(func);
+            quote! { #err #stub }
+        }
+    }
+}
+
+/// What to emit beside a `compile_error!`: the function, still type-checked for the IDE's
+/// sake, but no longer `async` (an `async fn main` would add a second, misleading error).
+fn error_stub(func: ItemFn) -> TokenStream2 {
+    let ItemFn {
+        attrs,
+        vis,
+        mut sig,
+        block,
+    } = func;
+    if sig.asyncness.take().is_none() {
+        return quote! { #(#attrs)* #vis #sig #block };
+    }
+    quote! {
+        #(#attrs)*
+        #vis #sig {
+            let _body = async move #block;
+            ::core::unreachable!()
         }
     }
 }

@@ -16,7 +16,11 @@ fn block_on_inside_a_task_fails_and_the_outer_loop_keeps_working() {
         let msg = err.panic_message().unwrap().to_owned();
         assert!(msg.contains("already running"), "{msg}");
         assert!(msg.contains("`.await` the future instead"), "{msg}");
-        assert_eq!(runtime::spawn(async { 2 }).await.unwrap(), 2, "outer loop still works");
+        assert_eq!(
+            runtime::spawn(async { 2 }).await.unwrap(),
+            2,
+            "outer loop still works"
+        );
     });
 }
 
@@ -25,7 +29,9 @@ fn try_block_on_returns_a_typed_error() {
     runtime::run(async {
         let inner = runtime::Runtime::new().unwrap();
         let err = inner.try_block_on(async { 1 }).unwrap_err();
-        assert!(err.to_string().contains("This event loop is already running"));
+        assert!(err
+            .to_string()
+            .contains("This event loop is already running"));
         // The inner runtime is still usable later, outside the running loop.
         drop(inner);
     });
@@ -41,16 +47,27 @@ fn run_inside_run_panics_with_the_reason() {
     });
     let p = r.unwrap_err();
     let msg = p.downcast_ref::<String>().unwrap();
-    assert!(msg.contains("runtime::run") && msg.contains("already running"), "{msg}");
+    assert!(
+        msg.contains("runtime::run") && msg.contains("already running"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn spawn_outside_a_loop_names_the_fix() {
     quiet_panics();
     let p = std::panic::catch_unwind(|| drop(runtime::spawn(async {}))).unwrap_err();
-    let msg = p.downcast_ref::<&str>().map(|s| s.to_string()).unwrap_or_else(|| p.downcast_ref::<String>().unwrap().clone());
+    let msg = p
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .unwrap_or_else(|| p.downcast_ref::<String>().unwrap().clone());
     assert!(msg.contains("no running event loop"), "{msg}");
-    assert!(msg.contains("runtime::run") && msg.contains("#[runtime::main]") && msg.contains("Runtime::block_on"), "{msg}");
+    assert!(
+        msg.contains("runtime::run")
+            && msg.contains("#[runtime::main]")
+            && msg.contains("Runtime::block_on"),
+        "{msg}"
+    );
 }
 
 #[test]

@@ -84,10 +84,18 @@ fn lifecycle_matrix() {
                                 Outcome::Panic
                             }
                         };
-                        assert_eq!(got, expected(panic_in_poll, panic_in_drop, cancel_at), "{what}");
+                        assert_eq!(
+                            got,
+                            expected(panic_in_poll, panic_in_drop, cancel_at),
+                            "{what}"
+                        );
                     }
                     assert_eq!(counts.drops(), 1, "{what}: future dropped exactly once");
-                    assert_eq!(counts.dropped_on(), Some(loop_thread), "{what}: on the loop thread");
+                    assert_eq!(
+                        counts.dropped_on(),
+                        Some(loop_thread),
+                        "{what}: on the loop thread"
+                    );
                     drop(rt);
                     assert_eq!(counts.drops(), 1, "{what}: not dropped again at teardown");
                 }

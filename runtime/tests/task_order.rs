@@ -54,8 +54,15 @@ fn yield_now_goes_to_the_back_of_the_queue() {
         assert_eq!(
             log.take(),
             [
-                "1: first", "1: second", "1: third", "2: first", "2: second", "2: third",
-                "3: first", "3: second", "3: third"
+                "1: first",
+                "1: second",
+                "1: third",
+                "2: first",
+                "2: second",
+                "2: third",
+                "3: first",
+                "3: second",
+                "3: third"
             ]
         );
     });
@@ -104,14 +111,26 @@ fn tasks_example_prints_in_asyncio_order() {
     });
     assert_eq!(
         log.take(),
-        ["main start", "main end", "1", "1", "2", "2", "return value return value"]
+        [
+            "main start",
+            "main end",
+            "1",
+            "1",
+            "2",
+            "2",
+            "return value return value"
+        ]
     );
 }
 
 #[test]
 fn current_id_names_the_running_task() {
     runtime::run(async {
-        assert_eq!(runtime::task::current_id(), None, "block_on's future is not a task");
+        assert_eq!(
+            runtime::task::current_id(),
+            None,
+            "block_on's future is not a task"
+        );
         let t = runtime::spawn(async { runtime::task::current_id() });
         let id = t.id();
         assert_eq!(t.await.unwrap(), Some(id));

@@ -88,14 +88,21 @@ fn child_report_unobserved() {
 #[test]
 fn unobserved_panic_is_reported_with_the_task_name() {
     let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_report_unobserved", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "child_report_unobserved",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("RUNTIME_TEST_CHILD", "1")
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(
-        err.contains("(\"doomed\") panicked and its result was never retrieved: on purpose: nobody looks"),
+        err.contains(
+            "(\"doomed\") panicked and its result was never retrieved: on purpose: nobody looks"
+        ),
         "{err}"
     );
     assert!(

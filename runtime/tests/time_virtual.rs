@@ -62,7 +62,11 @@ async fn timeout_cancels_the_inner_future_on_expiry() {
     let r = runtime::timeout(2 * S, p).await;
     assert!(r.is_err());
     assert_eq!(start.elapsed(), 2 * S);
-    assert_eq!(counts.drops(), 1, "the inner future is dropped by the time the await returns");
+    assert_eq!(
+        counts.drops(),
+        1,
+        "the inner future is dropped by the time the await returns"
+    );
 }
 
 #[runtime::test(start_paused = true)]
@@ -78,7 +82,11 @@ async fn timeout_returns_the_output_when_in_time() {
 #[runtime::test(start_paused = true)]
 async fn nested_timeouts_each_report_only_their_own_expiry() {
     let inner_expired = runtime::timeout(10 * S, runtime::timeout(S, runtime::sleep(5 * S))).await;
-    assert_eq!(inner_expired.map(|r| r.is_err()), Ok(true), "the inner one expired");
+    assert_eq!(
+        inner_expired.map(|r| r.is_err()),
+        Ok(true),
+        "the inner one expired"
+    );
     let outer_expired = runtime::timeout(S, runtime::timeout(10 * S, runtime::sleep(5 * S))).await;
     assert!(outer_expired.is_err(), "the outer one expired");
 }
@@ -125,9 +133,18 @@ async fn missed(behavior: MissedTickBehavior) -> Vec<Duration> {
 #[runtime::test(start_paused = true)]
 async fn interval_missed_tick_behaviours() {
     let ms = Duration::from_millis;
-    assert_eq!(missed(MissedTickBehavior::Burst).await, [ms(1000), ms(2000), ms(3000)]);
-    assert_eq!(missed(MissedTickBehavior::Skip).await, [ms(1000), ms(4000), ms(5000)]);
-    assert_eq!(missed(MissedTickBehavior::Delay).await, [ms(1000), ms(4500), ms(5500)]);
+    assert_eq!(
+        missed(MissedTickBehavior::Burst).await,
+        [ms(1000), ms(2000), ms(3000)]
+    );
+    assert_eq!(
+        missed(MissedTickBehavior::Skip).await,
+        [ms(1000), ms(4000), ms(5000)]
+    );
+    assert_eq!(
+        missed(MissedTickBehavior::Delay).await,
+        [ms(1000), ms(4500), ms(5500)]
+    );
 }
 
 #[test]

@@ -106,7 +106,8 @@ fn handle_spawns_send_futures_and_runs_callbacks_in_order() {
     let th = thread::spawn(move || {
         for i in 0..5 {
             let l = l.clone();
-            h.call_soon_threadsafe(move || l.lock().unwrap().push(i)).unwrap();
+            h.call_soon_threadsafe(move || l.lock().unwrap().push(i))
+                .unwrap();
         }
         h.spawn(async { 6 * 7 })
     });

@@ -79,7 +79,12 @@ impl Drop for Enter<'_> {
 #[inline]
 pub(crate) fn schedule(task: TaskRef) {
     with_core(|core| match core {
-        Some(core) if ptr::eq(Arc::as_ptr(&core.shared), Arc::as_ptr(&task.header().shared)) => {
+        Some(core)
+            if ptr::eq(
+                Arc::as_ptr(&core.shared),
+                Arc::as_ptr(&task.header().shared),
+            ) =>
+        {
             core.schedule_local(task)
         }
         _ => schedule_remote(task),

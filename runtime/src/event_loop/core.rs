@@ -73,11 +73,7 @@ impl Wake for MainWake {
 }
 
 impl Core {
-    pub(crate) fn new(
-        shared: Arc<Shared>,
-        reactor: Reactor,
-        clock: Clock,
-    ) -> Core {
+    pub(crate) fn new(shared: Arc<Shared>, reactor: Reactor, clock: Clock) -> Core {
         Core {
             main: Arc::new(MainWake {
                 woken: AtomicBool::new(true),
@@ -98,7 +94,11 @@ impl Core {
     }
 
     /// Creates a task and queues it for the next batch (L3: never polled inside `spawn`).
-    pub(crate) fn spawn<F: Future + 'static>(&self, future: F, name: Option<String>) -> Task<F::Output> {
+    pub(crate) fn spawn<F: Future + 'static>(
+        &self,
+        future: F,
+        name: Option<String>,
+    ) -> Task<F::Output> {
         let id = TaskId(self.next_id.get());
         self.next_id.set(id.0 + 1);
         let named = name.is_some();
@@ -213,8 +213,11 @@ impl Core {
                 Injected::Wake(w) => self.schedule_local(w.0),
                 Injected::Call(f) => {
                     if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
-                        self.shared
-                            .report_unhandled(TaskId(0), Some("call_soon_threadsafe callback"), p);
+                        self.shared.report_unhandled(
+                            TaskId(0),
+                            Some("call_soon_threadsafe callback"),
+                            p,
+                        );
                     }
                 }
             }
@@ -244,7 +247,8 @@ impl Core {
             };
             self.run_task(task);
         }
-        self.polls_since_io.set(self.polls_since_io.get().saturating_add(n as u32));
+        self.polls_since_io
+            .set(self.polls_since_io.get().saturating_add(n as u32));
         n
     }
 

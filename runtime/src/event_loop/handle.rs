@@ -61,7 +61,10 @@ impl Handle {
     /// # Errors
     ///
     /// [`LoopClosed`] if the loop was dropped; `f` is dropped unrun.
-    pub fn call_soon_threadsafe<F: FnOnce() + Send + 'static>(&self, f: F) -> Result<(), LoopClosed> {
+    pub fn call_soon_threadsafe<F: FnOnce() + Send + 'static>(
+        &self,
+        f: F,
+    ) -> Result<(), LoopClosed> {
         self.shared
             .inject(Injected::Call(Box::new(f)))
             .map_err(|_| LoopClosed(()))
@@ -105,7 +108,9 @@ impl Handle {
 
 impl fmt::Debug for Handle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Handle").field("loop", &self.shared.id).finish()
+        f.debug_struct("Handle")
+            .field("loop", &self.shared.id)
+            .finish()
     }
 }
 
@@ -196,6 +201,8 @@ impl<T> Future for RemoteTask<T> {
 
 impl<T> fmt::Debug for RemoteTask<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RemoteTask").field("done", &self.is_done()).finish()
+        f.debug_struct("RemoteTask")
+            .field("done", &self.is_done())
+            .finish()
     }
 }

@@ -25,6 +25,11 @@ pub(crate) mod context;
 pub(crate) mod core;
 mod handle;
 pub(crate) mod remote;
+/// The primitives `remote.rs` is written against (loom's in `tests/loom_remote.rs`).
+mod remote_sync {
+    pub(crate) use std::sync::atomic::{fence, AtomicBool, Ordering};
+    pub(crate) use std::sync::Mutex;
+}
 pub(crate) mod shared;
 
 use std::fmt;
@@ -353,6 +358,7 @@ pub fn run<F: Future>(future: F) -> F::Output {
     if context::with_core(|c| c.is_some()) {
         panic!("runtime::run: {}", AlreadyRunning(()));
     }
-    let rt = Runtime::new().unwrap_or_else(|e| panic!("runtime::run: cannot create the event loop: {e}"));
+    let rt = Runtime::new()
+        .unwrap_or_else(|e| panic!("runtime::run: cannot create the event loop: {e}"));
     rt.block_on(future)
 }

@@ -1,29 +1,23 @@
 //! The cross-thread door into a loop: an injection queue plus the park/notify protocol.
 //!
 //! This file is also compiled by `tests/loom_remote.rs` under `--cfg loom`, so it uses
-//! nothing from the crate but the atomics and mutex it imports below.
+//! nothing from the crate but the atomics and mutex of its parent's `remote_sync`.
 //!
 //! # The protocol (no lost wake-ups)
-//! - Other threads: `push` an item under the mutex, then store `pending = true`, then
-//!   `swap(parked, false)`; only the one thread that sees `true` there writes the OS
-//!   waker (a single `eventfd` write per park, however many threads wake).
-//! - The loop, before blocking: store `parked = true`, then load `pending`; if it is set
-//!   it does not block. All four accesses are `SeqCst`, so in their single total order
-//!   either the loop's load sees `pending`, or the pusher's swap sees `parked`: a parked
-//!   loop is always woken.
-//! - After the OS wait the loop stores `parked = false` and drains with `swap(pending, false)`
-//!   followed by taking the queue under the mutex.
+//! - Other threads: `push` an item under the mutex, then store `pending = true`, a
+//!   `SeqCst` fence, then `compare_exchange(parked, true -> false)`; only the one thread
+//!   that wins it writes the OS waker (one `eventfd` write per park, however many wake).
+//! - The loop, before blocking: store `parked = true`, a `SeqCst` fence, then load
+//!   `pending`; if it is set it does not block. The two fences are ordered in the single
+//!   total order of `SeqCst` operations, so either the loop's load sees `pending` or the
+//!   pusher's exchange sees `parked`: a parked loop is always woken (Dekker's pattern).
+//! - After the OS wait the loop stores `parked = false` and drains with
+//!   `compare_exchange(pending, true -> false)`, then takes the queue under the mutex.
+//! - Fences and compare-exchanges rather than `SeqCst` accesses and swaps: that is the
+//!   form loom can check (it models neither `SeqCst` accesses nor swap-vs-store exactly).
 
-#[cfg(loom)]
-use loom::sync::{
-    atomic::{AtomicBool, Ordering::SeqCst},
-    Mutex,
-};
-#[cfg(not(loom))]
-use std::sync::{
-    atomic::{AtomicBool, Ordering::SeqCst},
-    Mutex,
-};
+// The primitives come from the parent module: std's in the crate, loom's in the model.
+use super::remote_sync::{fence, AtomicBool, Mutex, Ordering};
 
 /// What `push` asks its caller to do next.
 #[must_use]
@@ -77,8 +71,14 @@ impl<T> Remote<T> {
     /// Marks work pending (without an item: e.g. the main future was woken) and reports
     /// whether the loop must be woken.
     pub(crate) fn notify(&self) -> Pushed {
-        self.pending.store(true, SeqCst);
-        if self.parked.swap(false, SeqCst) {
+        self.pending.store(true, Ordering::Release);
+        // Dekker with `park_begin`: store pending, full fence, then look at parked.
+        fence(Ordering::SeqCst);
+        if self
+            .parked
+            .compare_exchange(true, false, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
             Pushed::WakeLoop
         } else {
             Pushed::Done
@@ -87,12 +87,16 @@ impl<T> Remote<T> {
 
     /// Loop side: true if something was pushed or notified since the last drain.
     pub(crate) fn has_pending(&self) -> bool {
-        self.pending.load(SeqCst)
+        self.pending.load(Ordering::Acquire)
     }
 
     /// Loop side: takes everything queued so far (appending to `out`).
     pub(crate) fn drain_into(&self, out: &mut Vec<T>) {
-        if self.pending.swap(false, SeqCst) {
+        if self
+            .pending
+            .compare_exchange(true, false, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
             let mut inner = self.inner.lock().unwrap();
             out.append(&mut inner.items);
         }
@@ -101,9 +105,11 @@ impl<T> Remote<T> {
     /// Loop side, before an OS wait that may block: returns false if the loop must not
     /// block because work arrived.
     pub(crate) fn park_begin(&self) -> bool {
-        self.parked.store(true, SeqCst);
-        if self.pending.load(SeqCst) {
-            self.parked.store(false, SeqCst);
+        self.parked.store(true, Ordering::Release);
+        // Dekker with `notify`: store parked, full fence, then look at pending.
+        fence(Ordering::SeqCst);
+        if self.pending.load(Ordering::Acquire) {
+            self.parked.store(false, Ordering::Release);
             false
         } else {
             true
@@ -112,7 +118,7 @@ impl<T> Remote<T> {
 
     /// Loop side, after the OS wait returned.
     pub(crate) fn park_end(&self) {
-        self.parked.store(false, SeqCst);
+        self.parked.store(false, Ordering::Release);
     }
 
     /// Closes the queue (the loop is being dropped) and gives back what was still queued;

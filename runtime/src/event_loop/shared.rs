@@ -2,8 +2,8 @@
 //! that interrupts a blocking `poll`, and the unhandled-panic policy.
 
 use std::any::Any;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::remote::{Pushed, Remote};

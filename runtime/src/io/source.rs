@@ -124,7 +124,11 @@ impl<S: mio::event::Source> Source<S> {
     /// # Errors
     ///
     /// Whatever `f` returns.
-    pub fn try_io<R>(&self, interest: Interest, f: impl FnOnce(&S) -> io::Result<R>) -> io::Result<R> {
+    pub fn try_io<R>(
+        &self,
+        interest: Interest,
+        f: impl FnOnce(&S) -> io::Result<R>,
+    ) -> io::Result<R> {
         match f(self.get_ref()) {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 self.clear_ready(interest);

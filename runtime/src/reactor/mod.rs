@@ -195,7 +195,7 @@ impl Reactor {
             if token == WAKE_TOKEN {
                 continue;
             }
-            let slot = (token.0 & 0xffff_ffff) as usize;
+            let slot = token.0 & 0xffff_ffff;
             let gen = (token.0 >> 32) as u32;
             let Some(s) = slots.get_mut(slot) else {
                 continue;

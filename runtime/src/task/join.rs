@@ -145,10 +145,11 @@ impl<T> Drop for Task<T> {
         if s & raw::COMPLETE != 0 && s & raw::TAKEN == 0 {
             // SAFETY: complete; `Task` is not `Send`, so this is the loop's thread (R1).
             if let Some(p) = unsafe { self.raw.drop_output() } {
-                self.raw
-                    .header()
-                    .shared
-                    .report_unhandled(self.raw.id(), self.raw.name().as_deref(), p);
+                self.raw.header().shared.report_unhandled(
+                    self.raw.id(),
+                    self.raw.name().as_deref(),
+                    p,
+                );
             }
         }
         drop(self.raw.take_join_waker());

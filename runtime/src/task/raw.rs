@@ -149,7 +149,6 @@ impl TaskRef {
         self.header().id
     }
 
-
     /// The task's name, from the loop's name table.
     pub(crate) fn name(self) -> Option<Arc<str>> {
         if self.state() & NAMED == 0 {

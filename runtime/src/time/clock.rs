@@ -186,6 +186,7 @@ impl Clock {
     }
 
     pub(crate) fn advance(&self, d: Duration) {
-        self.virt.set(self.virt.get().saturating_add(duration_to_ns(d)));
+        self.virt
+            .set(self.virt.get().saturating_add(duration_to_ns(d)));
     }
 }

@@ -21,8 +21,8 @@ mod timers;
 
 use std::time::Duration;
 
-pub use clock::Instant;
 pub(crate) use clock::Clock;
+pub use clock::Instant;
 pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
 pub use sleep::{sleep, sleep_until, Sleep};
 pub use timeout::{timeout, timeout_at, Elapsed, Timeout};

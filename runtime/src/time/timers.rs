@@ -163,8 +163,7 @@ impl Timers {
         let dead = self.heap.len() - self.live;
         if self.heap.len() > 64 && dead > self.heap.len() / 2 {
             let slots = &self.slots;
-            self.heap
-                .retain(|e| slots[e.slot as usize].gen == e.gen);
+            self.heap.retain(|e| slots[e.slot as usize].gen == e.gen);
             for i in (0..self.heap.len()).rev() {
                 self.sift_down(i);
             }
@@ -224,15 +223,15 @@ mod tests {
     use std::sync::Arc;
     use std::task::Wake;
 
-    struct Counter(AtomicUsize, usize);
+    struct Counter(AtomicUsize);
     impl Wake for Counter {
         fn wake(self: Arc<Self>) {
             self.0.fetch_add(1, Ordering::SeqCst);
         }
     }
 
-    fn waker(id: usize) -> (Waker, Arc<Counter>) {
-        let c = Arc::new(Counter(AtomicUsize::new(0), id));
+    fn waker(_id: usize) -> (Waker, Arc<Counter>) {
+        let c = Arc::new(Counter(AtomicUsize::new(0)));
         (Waker::from(c.clone()), c)
     }
 

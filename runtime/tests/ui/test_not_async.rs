@@ -1,0 +1,4 @@
+#[runtime::test]
+fn t() {}
+
+fn main() {}

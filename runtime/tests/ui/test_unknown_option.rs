@@ -1,0 +1,4 @@
+#[runtime::test(flavor = "multi_thread")]
+async fn t() {}
+
+fn main() {}
