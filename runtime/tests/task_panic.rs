@@ -86,6 +86,7 @@ fn child_report_unobserved() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "spawns a child process")]
 fn unobserved_panic_is_reported_with_the_task_name() {
     let out = Command::new(std::env::current_exe().unwrap())
         .args([

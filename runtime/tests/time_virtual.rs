@@ -173,6 +173,10 @@ fn advance_on_real_time_names_the_fix() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "too slow under Miri; the timer heap's unit tests cover it"
+)]
 fn a_hundred_thousand_sleeps_on_virtual_time() {
     let rt = paused();
     let done = rt.block_on(async {
