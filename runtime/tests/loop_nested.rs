@@ -96,3 +96,30 @@ fn a_runtime_can_block_on_many_times_and_keeps_its_tasks() {
     assert_eq!(rt.block_on(t).unwrap(), 3);
     assert_eq!(rt.alive_tasks(), 0);
 }
+
+#[test]
+fn turn_waits_for_the_next_timer_instead_of_spinning() {
+    let rt = runtime::Runtime::new().unwrap();
+    // A stale wake of a previous block_on's future must not make `turn` spin.
+    let waker = rt.block_on(std::future::poll_fn(|cx| std::task::Poll::Ready(cx.waker().clone())));
+    waker.wake();
+    let t = rt.spawn(runtime::sleep(std::time::Duration::from_millis(30)));
+    let mut turns = 0;
+    while !t.is_done() {
+        rt.turn(std::time::Duration::from_secs(10));
+        turns += 1;
+    }
+    assert!(turns <= 3, "turn returned {turns} times for one timer: it did not wait");
+}
+
+#[test]
+fn turn_with_a_paused_clock_jumps_to_the_timer() {
+    let rt = runtime::Builder::new().start_paused(true).build().unwrap();
+    let t = rt.spawn(runtime::sleep(std::time::Duration::from_secs(3600)));
+    let mut turns = 0;
+    while !t.is_done() {
+        rt.turn(std::time::Duration::from_secs(10));
+        turns += 1;
+    }
+    assert!(turns <= 3, "{turns}");
+}

@@ -37,6 +37,8 @@ pub(crate) struct Core {
     wakers: RefCell<Vec<Waker>>,
     polls_since_io: Cell<u32>,
     current: Cell<Option<TaskRef>>,
+    /// True while `block_on` drives the loop: only then does a woken main future count as work.
+    pub(crate) in_block_on: Cell<bool>,
 }
 
 /// The waker of the future passed to `block_on`, which is not a task.
@@ -76,7 +78,7 @@ impl Core {
     pub(crate) fn new(shared: Arc<Shared>, reactor: Reactor, clock: Clock) -> Core {
         Core {
             main: Arc::new(MainWake {
-                woken: AtomicBool::new(true),
+                woken: AtomicBool::new(false),
                 shared: shared.clone(),
             }),
             shared,
@@ -90,6 +92,7 @@ impl Core {
             wakers: RefCell::new(Vec::new()),
             polls_since_io: Cell::new(0),
             current: Cell::new(None),
+            in_block_on: Cell::new(false),
         }
     }
 
@@ -149,7 +152,9 @@ impl Core {
     }
 
     fn wait_and_collect(&self, max_wait: Option<Duration>) {
-        let busy = self.has_ready() || self.main.is_woken() || self.shared.remote.has_pending();
+        let busy = self.has_ready()
+            || (self.in_block_on.get() && self.main.is_woken())
+            || self.shared.remote.has_pending();
         let mut timeout = if busy {
             Some(Duration::ZERO)
         } else {

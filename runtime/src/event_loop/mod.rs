@@ -237,6 +237,9 @@ impl Runtime {
         let waker = Waker::from(core.main.clone());
         let mut cx = Context::from_waker(&waker);
         core.main.set_woken();
+        core.in_block_on.set(true);
+        // Cleared on every exit, including a panic in the future or the policy check.
+        let _in_block_on = ResetOnDrop(&core.in_block_on);
         loop {
             if core.main.take_woken() {
                 if let Poll::Ready(v) = future.as_mut().poll(&mut cx) {
@@ -316,6 +319,14 @@ impl Runtime {
                  the task's handle to handle its panic)"
             );
         }
+    }
+}
+
+struct ResetOnDrop<'a>(&'a std::cell::Cell<bool>);
+
+impl Drop for ResetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.set(false);
     }
 }
 
