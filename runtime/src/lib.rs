@@ -3,6 +3,7 @@
 //! # Layout
 //! - [`event_loop`]: the loop ([`Runtime`], [`Builder`], [`run`], [`Handle`]) and its turn.
 //! - [`task`]: the task allocation, wakers, [`spawn`], [`Task`], [`TaskError`], [`yield_now`].
+//! - [`combine`]: `wait`, `gather`, `as_completed`, `TaskGroup`, `shield`, `Promise`, `select`.
 //! - [`time`]: the clock, virtual time, the timer heap, [`sleep`], [`timeout`], [`time::interval`].
 //! - `reactor`: the `mio::Poll`, the slab of I/O registrations, the cross-thread waker.
 //! - [`io`]: [`io::Source`], any mio source on the loop.
@@ -13,12 +14,18 @@
 // Lets the macros' `::runtime::...` paths resolve inside this crate's own tests.
 extern crate self as runtime;
 
+pub mod combine;
 pub mod event_loop;
 pub mod io;
 mod reactor;
 pub mod task;
 pub mod time;
 
+pub use combine::{
+    as_completed, gather, gather_settled, race, select, shield, try_gather, wait, ChildError,
+    Either, GroupError, InvalidState, Outcome, Promise, PromiseError, ReturnWhen, SpawnError,
+    TaskGroup,
+};
 pub use event_loop::{
     run, AlreadyRunning, Builder, Handle, LoopClosed, RemoteTask, Runtime, UnhandledPanic,
 };

@@ -101,7 +101,9 @@ fn a_runtime_can_block_on_many_times_and_keeps_its_tasks() {
 fn turn_waits_for_the_next_timer_instead_of_spinning() {
     let rt = runtime::Runtime::new().unwrap();
     // A stale wake of a previous block_on's future must not make `turn` spin.
-    let waker = rt.block_on(std::future::poll_fn(|cx| std::task::Poll::Ready(cx.waker().clone())));
+    let waker = rt.block_on(std::future::poll_fn(|cx| {
+        std::task::Poll::Ready(cx.waker().clone())
+    }));
     waker.wake();
     let t = rt.spawn(runtime::sleep(std::time::Duration::from_millis(30)));
     let mut turns = 0;
@@ -109,7 +111,10 @@ fn turn_waits_for_the_next_timer_instead_of_spinning() {
         rt.turn(std::time::Duration::from_secs(10));
         turns += 1;
     }
-    assert!(turns <= 3, "turn returned {turns} times for one timer: it did not wait");
+    assert!(
+        turns <= 3,
+        "turn returned {turns} times for one timer: it did not wait"
+    );
 }
 
 #[test]

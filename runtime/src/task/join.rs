@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use super::raw::{self, TaskRef};
+use super::raw::{self, Peek, TaskRef};
 use super::{TaskError, TaskId};
 use crate::event_loop::context;
 
@@ -114,6 +114,46 @@ impl<T> Task<T> {
 
     /// Detaches the task explicitly (the same as dropping the handle).
     pub fn detach(self) {}
+
+    /// Polls for completion without taking the result: `Ready` once the task is done.
+    /// The waker replaces any earlier one (a task has one awaiter).
+    pub fn poll_done(&self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.is_done() {
+            Poll::Ready(())
+        } else {
+            self.raw.set_join_waker(cx.waker());
+            Poll::Pending
+        }
+    }
+
+    /// Forgets the waker registered by `poll`/`poll_done` (the awaiter went away).
+    pub(crate) fn clear_waker(&self) {
+        drop(self.raw.take_join_waker());
+    }
+
+    /// Calls `f` with the finished task's outcome, without taking it: `Some(Ok(&output))`,
+    /// `Some(Err(kind))` for a panic or cancellation, `None` while it runs or once taken.
+    pub(crate) fn peek<R>(&self, f: impl FnOnce(Result<&T, Failure>) -> R) -> Option<R> {
+        if !self.is_done() {
+            return None;
+        }
+        // SAFETY: complete; `Task` is `!Send`, so this is the loop thread (R1).
+        match unsafe { self.raw.peek_output() } {
+            // SAFETY: the pointer names the output of type `T` (the handle's type), alive
+            // until taken, and `self` is borrowed for the call.
+            Peek::Finished(p) => Some(f(Ok(unsafe { &*(p as *const T) }))),
+            Peek::Panicked => Some(f(Err(Failure::Panicked))),
+            Peek::Cancelled => Some(f(Err(Failure::Cancelled))),
+            Peek::Taken => None,
+        }
+    }
+}
+
+/// How a finished task ended when it did not give a value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Failure {
+    Panicked,
+    Cancelled,
 }
 
 // The handle is a pointer; the output is never pinned.

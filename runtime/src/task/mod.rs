@@ -42,6 +42,7 @@ use std::fmt;
 use std::future::Future;
 
 pub use error::TaskError;
+pub(crate) use join::Failure;
 pub use join::Task;
 pub use yield_now::{yield_now, YieldNow};
 

@@ -62,6 +62,7 @@ struct Vtable {
     poll: unsafe fn(NonNull<Header>, &mut Context<'_>) -> Poll<()>,
     cancel: unsafe fn(NonNull<Header>),
     read_output: unsafe fn(NonNull<Header>, *mut ()),
+    peek_output: unsafe fn(NonNull<Header>) -> Peek,
     drop_output: unsafe fn(NonNull<Header>) -> Option<Box<dyn Any + Send>>,
     dealloc: unsafe fn(NonNull<Header>),
 }
@@ -105,6 +106,7 @@ impl TaskRef {
                     poll: poll::<F>,
                     cancel: cancel::<F>,
                     read_output: read_output::<F>,
+                    peek_output: peek_output::<F>,
                     drop_output: drop_output::<F>,
                     dealloc: dealloc_cell::<F>,
                 },
@@ -222,6 +224,16 @@ impl TaskRef {
         out.expect("task output read twice")
     }
 
+    /// Looks at the outcome of a complete task without taking it. `Finished` carries a
+    /// pointer to the output value, valid until the output is taken or dropped.
+    ///
+    /// # Safety
+    /// The task must be `COMPLETE`; loop thread only.
+    pub(crate) unsafe fn peek_output(self) -> Peek {
+        // SAFETY: forwarded from the caller.
+        unsafe { (self.header().vtable.peek_output)(self.0) }
+    }
+
     /// Drops the output, if it is still there; a panic payload comes back for reporting,
     /// as does a panic raised while dropping the output value.
     ///
@@ -318,6 +330,31 @@ unsafe fn read_output<F: Future>(ptr: NonNull<Header>, dst: *mut ()) {
     };
     // SAFETY: the caller passes a pointer of exactly this type.
     unsafe { *(dst as *mut Option<Result<F::Output, TaskError>>) = Some(out) }
+}
+
+/// What a complete task's stage holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Peek {
+    /// The output value, at this address.
+    Finished(*const ()),
+    Panicked,
+    Cancelled,
+    Taken,
+}
+
+/// # Safety
+/// The cell is complete; loop thread.
+unsafe fn peek_output<F: Future>(ptr: NonNull<Header>) -> Peek {
+    let cell = ptr.cast::<TaskCell<F>>();
+    // SAFETY: as in `poll`; only a shared borrow of the stage is taken.
+    let stage = unsafe { &*cell.as_ref().stage.get() };
+    match stage {
+        Stage::Finished(v) => Peek::Finished(v as *const F::Output as *const ()),
+        Stage::Panicked(_) => Peek::Panicked,
+        Stage::Cancelled => Peek::Cancelled,
+        Stage::Taken => Peek::Taken,
+        Stage::Running(_) => unreachable!("peek_output on a running task"),
+    }
 }
 
 /// # Safety

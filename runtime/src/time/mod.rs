@@ -15,6 +15,7 @@
 
 mod clock;
 mod interval;
+mod scope;
 mod sleep;
 mod timeout;
 mod timers;
@@ -24,6 +25,7 @@ use std::time::Duration;
 pub(crate) use clock::Clock;
 pub use clock::Instant;
 pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
+pub use scope::{timeout_scope, timeout_scope_at, Scoped, TimeoutHandle, TimeoutScope};
 pub use sleep::{sleep, sleep_until, Sleep};
 pub use timeout::{timeout, timeout_at, Elapsed, Timeout};
 pub(crate) use timers::Timers;
