@@ -135,7 +135,8 @@ mod tests {
         out.clear();
         set.waker(2).wake_by_ref();
         set.waker(2).wake_by_ref();
-        set.waker(0).clone().wake();
+        let stored = set.waker(0).clone();
+        stored.wake(); // by value, as a stored waker is woken
         set.drain_woken(&mut out);
         assert_eq!(out, [2, 0]);
         out.clear();

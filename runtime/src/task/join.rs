@@ -68,15 +68,7 @@ impl<T> Task<T> {
     /// });
     /// ```
     pub fn cancel(&self) -> bool {
-        let s = self.raw.state();
-        if s & raw::COMPLETE != 0 {
-            return false;
-        }
-        self.raw.set_state(s | raw::CANCELLED);
-        if s & raw::RUNNING == 0 {
-            context::schedule(self.raw);
-        }
-        true
+        cancel_raw(self.raw)
     }
 
     /// True once the task has finished: returned, panicked or been cancelled.
@@ -110,6 +102,27 @@ impl<T> Task<T> {
         self.raw.set_state(s | raw::TAKEN);
         // SAFETY: complete, not yet taken, and `T` is the output type this handle was made with.
         Some(unsafe { self.raw.take_output::<T>() })
+    }
+
+    /// A cloneable handle that can cancel this task later, while someone else owns the
+    /// `Task` (for instance [`wait`](crate::wait)). Like the task, it stays on the loop's
+    /// thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// runtime::run(async {
+    ///     let task = runtime::spawn(std::future::pending::<()>());
+    ///     let canceller = task.cancel_handle();
+    ///     let waiting = runtime::spawn(runtime::wait([task]));
+    ///     assert!(canceller.cancel());
+    ///     let (done, _) = waiting.await.unwrap();
+    ///     assert!(done[0].is_cancelled());
+    /// });
+    /// ```
+    pub fn cancel_handle(&self) -> CancelHandle {
+        self.raw.inc_ref();
+        CancelHandle { raw: self.raw }
     }
 
     /// Detaches the task explicitly (the same as dropping the handle).
@@ -147,6 +160,63 @@ impl<T> Task<T> {
             Peek::Taken => None,
         }
     }
+}
+
+/// Cancels a task from anywhere on its loop's thread; see [`Task::cancel_handle`].
+pub struct CancelHandle {
+    /// Holds one counted reference (R2), so the task's block stays allocated.
+    raw: TaskRef,
+}
+
+impl CancelHandle {
+    /// Requests cancellation; the same as [`Task::cancel`]. Returns `false` if the task
+    /// already finished.
+    pub fn cancel(&self) -> bool {
+        cancel_raw(self.raw)
+    }
+
+    /// True once the task has finished.
+    pub fn is_done(&self) -> bool {
+        self.raw.state() & raw::COMPLETE != 0
+    }
+
+    /// The task's id.
+    pub fn id(&self) -> TaskId {
+        self.raw.id()
+    }
+}
+
+impl Clone for CancelHandle {
+    fn clone(&self) -> Self {
+        self.raw.inc_ref();
+        CancelHandle { raw: self.raw }
+    }
+}
+
+impl Drop for CancelHandle {
+    fn drop(&mut self) {
+        self.raw.drop_ref();
+    }
+}
+
+impl fmt::Debug for CancelHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CancelHandle")
+            .field("id", &self.id())
+            .finish()
+    }
+}
+
+fn cancel_raw(raw: TaskRef) -> bool {
+    let s = raw.state();
+    if s & raw::COMPLETE != 0 {
+        return false;
+    }
+    raw.set_state(s | raw::CANCELLED);
+    if s & raw::RUNNING == 0 {
+        context::schedule(raw);
+    }
+    true
 }
 
 /// How a finished task ended when it did not give a value.

@@ -8,7 +8,7 @@
 //! - **T2** Never early: a timer fires only when the loop's clock, read at that moment, is
 //!   at or past its deadline. The loop sleeps in `epoll_wait` until the next deadline,
 //!   and mio rounds the timeout up to whole milliseconds.
-//! - **T3** A `Sleep` registers on its first poll (a 16-byte heap entry + a 24-byte slot)
+//! - **T3** A `Sleep` registers on its first poll (a 24-byte heap entry + a 24-byte slot)
 //!   and cancels in O(1) when dropped. Only the loop thread touches the heap: no locks.
 //! - **T4** A paused clock moves only when every task is blocked (the loop then jumps to
 //!   the next deadline instead of waiting) or when [`advance`] is called.

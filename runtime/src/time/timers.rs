@@ -5,7 +5,8 @@
 //! - Cancel is O(1): the slot is freed and its generation bumped, which turns the heap
 //!   entry into a dead entry; dead entries are skipped when they reach the root, and the
 //!   heap is compacted when more than half of it is dead (asyncio's rule).
-//! - A heap entry is 16 bytes, a slot 24: 40 bytes per pending timer.
+//! - Equal deadlines fire in insertion order (a 32-bit sequence number breaks ties).
+//! - A heap entry is 24 bytes, a slot 24: 48 bytes per pending timer.
 
 use std::task::Waker;
 
@@ -15,8 +16,20 @@ const ARITY: usize = 4;
 #[derive(Clone, Copy)]
 struct Entry {
     deadline: u64,
+    /// Insertion order, so that equal deadlines fire first-in first-out.
+    seq: u32,
     slot: u32,
     gen: u32,
+}
+
+impl Entry {
+    /// Earlier deadline first; equal deadlines in insertion order (the wrapping compare
+    /// is exact while the two were inserted fewer than 2^31 timers apart).
+    #[inline]
+    fn before(&self, other: &Entry) -> bool {
+        self.deadline < other.deadline
+            || (self.deadline == other.deadline && (self.seq.wrapping_sub(other.seq) as i32) < 0)
+    }
 }
 
 struct Slot {
@@ -37,6 +50,7 @@ pub(crate) struct Timers {
     slots: Vec<Slot>,
     free: u32,
     live: usize,
+    seq: u32,
 }
 
 impl Timers {
@@ -46,6 +60,7 @@ impl Timers {
             slots: Vec::new(),
             free: NONE,
             live: 0,
+            seq: 0,
         }
     }
 
@@ -76,8 +91,11 @@ impl Timers {
         };
         let gen = self.slots[slot as usize].gen;
         self.live += 1;
+        let seq = self.seq;
+        self.seq = seq.wrapping_add(1);
         self.heap.push(Entry {
             deadline,
+            seq,
             slot,
             gen,
         });
@@ -182,7 +200,7 @@ impl Timers {
         let e = self.heap[i];
         while i > 0 {
             let parent = (i - 1) / ARITY;
-            if self.heap[parent].deadline <= e.deadline {
+            if !e.before(&self.heap[parent]) {
                 break;
             }
             self.heap[i] = self.heap[parent];
@@ -202,11 +220,11 @@ impl Timers {
             let end = (first + ARITY).min(n);
             let mut min = first;
             for c in first + 1..end {
-                if self.heap[c].deadline < self.heap[min].deadline {
+                if self.heap[c].before(&self.heap[min]) {
                     min = c;
                 }
             }
-            if self.heap[min].deadline >= e.deadline {
+            if !self.heap[min].before(&e) {
                 break;
             }
             self.heap[i] = self.heap[min];
@@ -281,6 +299,21 @@ mod tests {
         assert!(t.cancel(a).is_none());
         assert!(t.is_pending(b));
         assert_eq!(t.next_deadline(), Some(20));
+    }
+
+    #[test]
+    fn equal_deadlines_fire_in_insertion_order() {
+        let mut t = Timers::new();
+        let counters: Vec<_> = (0..200).map(waker).collect();
+        for (w, _) in &counters {
+            t.insert(5, w.clone());
+        }
+        // Wake order is observable through the order of the returned wakers.
+        let mut out = Vec::new();
+        t.fire_due(5, &mut out);
+        for (i, w) in out.iter().enumerate() {
+            assert!(w.will_wake(&counters[i].0), "timer {i} out of order");
+        }
     }
 
     #[test]
