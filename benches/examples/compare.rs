@@ -12,7 +12,9 @@
 //! - `yield`: 1,000 tasks each yielding 1,000 times (ns per yield);
 //! - `timers`: N tasks each sleeping a random time in [0, 1 s] (wall time over 1 s, and
 //!   peak heap);
-//! - `parked`: N tasks parked on a future that never resolves (peak heap per task).
+//! - `parked`: N tasks parked on a future that never resolves (peak heap per task);
+//! - `gather`: `gather` of 100,000 trivial futures (tokio: `futures::future::join_all`);
+//! - `wait`: spawn 100,000 tasks and `wait` for all (tokio: a `JoinSet`).
 //!
 //! Memory is the peak of live heap bytes, counted by a global allocator wrapper, so each
 //! runtime's figure is its own even within one process.
@@ -275,6 +277,47 @@ fn parked(peer: Peer, n: usize) -> usize {
     bytes / n
 }
 
+/// `gather` of `n` trivial futures inside one task (tokio: `futures::future::join_all`).
+fn gather_bench(peer: Peer, n: usize) -> Duration {
+    peer.block_on(move || async move {
+        let start = Instant::now();
+        let futs = (0..n).map(|i| async move { std::hint::black_box(i) });
+        let out = match peer {
+            Peer::Ours => runtime::gather(futs).await,
+            _ => futures_util::future::join_all(futs).await,
+        };
+        assert_eq!(out.len(), n);
+        start.elapsed()
+    })
+}
+
+/// Spawn `n` tasks and wait for all of them (tokio: a `JoinSet` drained with `join_next`).
+fn wait_bench(peer: Peer, n: usize) -> Duration {
+    peer.block_on(move || async move {
+        let start = Instant::now();
+        match peer {
+            Peer::Ours => {
+                let tasks: Vec<_> = (0..n).map(|i| runtime::spawn(async move { i })).collect();
+                let (done, pending) = runtime::wait(tasks).await;
+                assert_eq!((done.len(), pending.len()), (n, 0));
+            }
+            _ => {
+                let mut set = tokio::task::JoinSet::new();
+                for i in 0..n {
+                    set.spawn(async move { i });
+                }
+                let mut count = 0;
+                while let Some(r) = set.join_next().await {
+                    r.unwrap();
+                    count += 1;
+                }
+                assert_eq!(count, n);
+            }
+        }
+        start.elapsed()
+    })
+}
+
 fn status_kib(field: &str) -> usize {
     let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     s.lines()
@@ -443,6 +486,42 @@ fn main() {
             &format!("{tasks} tasks x {per} yields"),
             "ns/yield",
             &a.peers,
+            &res,
+        );
+    }
+    let toolkit_peers: Vec<Peer> = a
+        .peers
+        .iter()
+        .copied()
+        .filter(|p| *p != Peer::Smol)
+        .collect();
+    if want("gather") {
+        let m = 100_000;
+        let mut res = vec![Vec::new(); toolkit_peers.len()];
+        for _ in 0..a.runs {
+            for (i, p) in toolkit_peers.iter().enumerate() {
+                res[i].push(gather_bench(*p, m).as_nanos() as f64 / m as f64);
+            }
+        }
+        report(
+            &format!("gather {m} trivial futures (tokio: futures::join_all)"),
+            "ns/future",
+            &toolkit_peers,
+            &res,
+        );
+    }
+    if want("wait") {
+        let m = 100_000;
+        let mut res = vec![Vec::new(); toolkit_peers.len()];
+        for _ in 0..a.runs {
+            for (i, p) in toolkit_peers.iter().enumerate() {
+                res[i].push(wait_bench(*p, m).as_nanos() as f64 / m as f64);
+            }
+        }
+        report(
+            &format!("spawn + wait on {m} tasks (tokio: JoinSet)"),
+            "ns/task",
+            &toolkit_peers,
             &res,
         );
     }

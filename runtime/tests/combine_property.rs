@@ -7,6 +7,9 @@ use runtime::time::Instant;
 use runtime::{ChildError, ReturnWhen, Task, TaskGroup};
 use std::time::Duration;
 
+/// Random cases per property (fewer under Miri, which is ~1000x slower).
+const CASES: usize = if cfg!(miri) { 8 } else { 300 };
+
 struct Rng(u64);
 impl Rng {
     fn next(&mut self) -> u64 {
@@ -76,7 +79,7 @@ fn spawn_plan(i: usize, p: Plan) -> Task<Result<usize, String>> {
 fn wait_matches_the_rules_for_random_mixes() {
     quiet_panics();
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-    for case in 0..300 {
+    for case in 0..CASES {
         let n = 1 + rng.below(6) as usize;
         let plans: Vec<Plan> = (0..n).map(|_| random_plan(&mut rng, true)).collect();
         let when = match rng.below(3) {
@@ -155,7 +158,7 @@ fn wait_matches_the_rules_for_random_mixes() {
 fn task_group_matches_the_rules_for_random_mixes() {
     quiet_panics();
     let mut rng = Rng(0xD1B5_4A32_D192_ED03);
-    for case in 0..300 {
+    for case in 0..CASES {
         let n = 1 + rng.below(6) as usize;
         let plans: Vec<Plan> = (0..n).map(|_| random_plan(&mut rng, false)).collect();
         let what = format!("case {case}: {plans:?}");

@@ -37,7 +37,7 @@ use crate::task::Task;
 /// ```
 pub fn as_completed<T, I: IntoIterator<Item = Task<T>>>(tasks: I) -> AsCompleted<T> {
     let tasks: Vec<Option<Task<T>>> = tasks.into_iter().map(Some).collect();
-    let mut set = ReadySet::new();
+    let mut set = ReadySet::with_capacity(tasks.len());
     for _ in 0..tasks.len() {
         set.push();
     }
@@ -89,7 +89,8 @@ impl<T> Stream for AsCompleted<T> {
             let Some(task) = this.tasks[i].as_ref() else {
                 continue;
             };
-            let mut member_cx = Context::from_waker(this.set.waker(i));
+            let member_waker = this.set.waker(i);
+            let mut member_cx = Context::from_waker(&member_waker);
             if task.poll_done(&mut member_cx).is_ready() {
                 this.remaining -= 1;
                 return Poll::Ready(this.tasks[i].take());

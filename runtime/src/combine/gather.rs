@@ -26,7 +26,7 @@ struct Set<F: Future> {
 impl<F: Future> Set<F> {
     fn new(futures: impl IntoIterator<Item = F>) -> Set<F> {
         let slots: Box<[Slot<F>]> = futures.into_iter().map(Slot::Running).collect();
-        let mut set = ReadySet::new();
+        let mut set = ReadySet::with_capacity(slots.len());
         for _ in 0..slots.len() {
             set.push();
         }
@@ -56,7 +56,8 @@ impl<F: Future> Set<F> {
             let Slot::Running(fut) = slot else { continue };
             // SAFETY: as above: `fut` stays where it is until its slot is overwritten.
             let fut = unsafe { Pin::new_unchecked(fut) };
-            let mut member_cx = Context::from_waker(self.set.waker(i));
+            let member_waker = self.set.waker(i);
+            let mut member_cx = Context::from_waker(&member_waker);
             let res = if catch {
                 match catch_unwind(AssertUnwindSafe(|| fut.poll(&mut member_cx))) {
                     Ok(Poll::Pending) => continue,

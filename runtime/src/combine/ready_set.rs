@@ -1,40 +1,67 @@
 //! `ReadySet`: one waker per member of a collection, so that a combinator learns *which*
-//! member woke and never re-polls the others (O(1) work per completion).
+//! member woke and never re-polls the others (rule C1: O(1) work per completion).
+//!
+//! All members share one reference-counted block: a member's waker is a pointer to its
+//! `Member` record (no allocation per member, no allocation per clone), and cloning or
+//! dropping a waker counts references on the shared block. Members live in chunks that
+//! are never moved or freed before the block, so those pointers stay valid.
 
+use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Wake, Waker};
+use std::task::{Context, RawWaker, RawWakerVTable, Waker};
 
 struct Shared {
-    /// Indices woken since the last drain, each at most once (see `IndexWaker::queued`).
+    /// Indices woken since the last drain, each at most once (see `Member::queued`).
     woken: Mutex<Vec<usize>>,
     /// The waker of the task that polls the combinator.
     parent: Mutex<Option<Waker>>,
+    /// Owns the member records (boxed slices turned into raw pointers, so that pointers
+    /// to members stay valid; freed in `Drop`). Only `ReadySet::grow` adds to it.
+    chunks: Mutex<Vec<*mut [Member]>>,
 }
 
-struct IndexWaker {
+impl Drop for Shared {
+    fn drop(&mut self) {
+        for chunk in self
+            .chunks
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+        {
+            // SAFETY: each chunk came from `Box::into_raw` in `grow` and is freed once,
+            // here, when the last reference to the block is gone.
+            drop(unsafe { Box::from_raw(chunk) });
+        }
+    }
+}
+
+struct Member {
+    /// The block this member belongs to (an `Arc<Shared>` pointer, not counted here).
+    shared: *const Shared,
     index: usize,
     /// True while the index sits in `woken`, so repeated wakes queue it once.
     queued: AtomicBool,
-    shared: Arc<Shared>,
 }
 
-impl Wake for IndexWaker {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref()
+impl Member {
+    fn shared(&self) -> &Shared {
+        // SAFETY: a member is reachable only through a waker or a `ReadySet`, each of
+        // which holds a counted reference to the block, so the block is alive.
+        unsafe { &*self.shared }
     }
 
-    fn wake_by_ref(self: &Arc<Self>) {
+    fn wake(&self) {
         if self.queued.swap(true, Ordering::AcqRel) {
             return;
         }
-        self.shared
+        let shared = self.shared();
+        shared
             .woken
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(self.index);
-        let parent = self
-            .shared
+        let parent = shared
             .parent
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -45,33 +72,107 @@ impl Wake for IndexWaker {
     }
 }
 
+static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake_by_ref, drop_waker);
+
+/// # Safety (all four)
+/// `data` points to a `Member` whose block is kept alive by the waker being used.
+unsafe fn clone(data: *const ()) -> RawWaker {
+    // SAFETY: see above; the clone takes its own counted reference to the block.
+    unsafe { Arc::increment_strong_count((*(data as *const Member)).shared) };
+    RawWaker::new(data, &VTABLE)
+}
+
+unsafe fn wake(data: *const ()) {
+    // SAFETY: see `clone`; this waker owns one reference, released after waking.
+    unsafe {
+        wake_by_ref(data);
+        drop_waker(data);
+    }
+}
+
+unsafe fn wake_by_ref(data: *const ()) {
+    // SAFETY: see `clone`.
+    unsafe { (*(data as *const Member)).wake() }
+}
+
+unsafe fn drop_waker(data: *const ()) {
+    // SAFETY: see `clone`; this waker owned one reference to the block.
+    unsafe { Arc::decrement_strong_count((*(data as *const Member)).shared) }
+}
+
 /// Per-member wakers and the list of members woken since the last look.
 pub(crate) struct ReadySet {
     shared: Arc<Shared>,
-    members: Vec<(Arc<IndexWaker>, Waker)>,
+    /// Stable pointers into `shared.chunks`.
+    members: Vec<*const Member>,
+    /// Room left in the last chunk.
+    spare: Vec<*const Member>,
 }
+
+// SAFETY: the raw pointers point into the `Arc<Shared>` this set holds; `Shared` is made
+// of mutexes and atomics, and `Member` is only read (its flag is atomic), so sharing or
+// sending the set across threads is as safe as sending the `Arc`.
+unsafe impl Send for ReadySet {}
+// SAFETY: as above.
+unsafe impl Sync for ReadySet {}
+// SAFETY: `Shared` holds `*const Shared` only inside members, which point back at itself;
+// every other field is thread-safe.
+unsafe impl Send for Shared {}
+// SAFETY: as above.
+unsafe impl Sync for Shared {}
 
 impl ReadySet {
     pub(crate) fn new() -> ReadySet {
-        ReadySet {
+        ReadySet::with_capacity(0)
+    }
+
+    /// A set with room for `n` members in one block.
+    pub(crate) fn with_capacity(n: usize) -> ReadySet {
+        let mut set = ReadySet {
             shared: Arc::new(Shared {
-                woken: Mutex::new(Vec::new()),
+                woken: Mutex::new(Vec::with_capacity(n)),
                 parent: Mutex::new(None),
+                chunks: Mutex::new(Vec::new()),
             }),
-            members: Vec::new(),
+            members: Vec::with_capacity(n),
+            spare: Vec::new(),
+        };
+        if n > 0 {
+            set.grow(n);
         }
+        set
+    }
+
+    fn grow(&mut self, n: usize) {
+        let base = self.members.len();
+        let shared_ptr = Arc::as_ptr(&self.shared);
+        let chunk: Box<[Member]> = (0..n)
+            .map(|i| Member {
+                shared: shared_ptr,
+                index: base + i,
+                queued: AtomicBool::new(true),
+            })
+            .collect();
+        // The chunk's heap block never moves; members are addressed from the raw pointer.
+        let raw: *mut [Member] = Box::into_raw(chunk);
+        let first = raw as *mut Member as *const Member;
+        // SAFETY: `i < n`, the chunk's length, so each pointer is in bounds.
+        self.spare = (0..n).rev().map(|i| unsafe { first.add(i) }).collect();
+        self.shared
+            .chunks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(raw);
     }
 
     /// Adds a member; it starts out woken, so that it is polled once.
     pub(crate) fn push(&mut self) -> usize {
+        if self.spare.is_empty() {
+            self.grow(self.members.len().max(8));
+        }
+        let m = self.spare.pop().expect("grown above");
         let index = self.members.len();
-        let iw = Arc::new(IndexWaker {
-            index,
-            queued: AtomicBool::new(true),
-            shared: self.shared.clone(),
-        });
-        let waker = Waker::from(iw.clone());
-        self.members.push((iw, waker));
+        self.members.push(m);
         self.shared
             .woken
             .lock()
@@ -109,13 +210,21 @@ impl ReadySet {
             out.append(&mut woken);
         }
         for &i in out.iter() {
-            self.members[i].0.queued.store(false, Ordering::Release);
+            // SAFETY: member pointers stay valid while `self.shared` is held.
+            unsafe { &*self.members[i] }
+                .queued
+                .store(false, Ordering::Release);
         }
     }
 
-    /// The waker of member `i`.
-    pub(crate) fn waker(&self, i: usize) -> &Waker {
-        &self.members[i].1
+    /// The waker of member `i`, borrowed from the set (it takes no reference; clone it
+    /// to keep it).
+    pub(crate) fn waker(&self, i: usize) -> ManuallyDrop<Waker> {
+        let data = self.members[i] as *const ();
+        // SAFETY: the vtable's contract holds while the set (which owns a reference to
+        // the block) is alive; `ManuallyDrop` keeps the borrowed waker from releasing a
+        // reference it never took.
+        ManuallyDrop::new(unsafe { Waker::from_raw(RawWaker::new(data, &VTABLE)) })
     }
 }
 
@@ -126,24 +235,44 @@ mod tests {
     #[test]
     fn wakes_are_reported_once_per_member_in_order() {
         let mut set = ReadySet::new();
-        for _ in 0..4 {
-            set.push();
+        for _ in 0..20 {
+            set.push(); // crosses chunk boundaries
         }
         let mut out = Vec::new();
         set.drain_woken(&mut out);
-        assert_eq!(out, [0, 1, 2, 3], "every member starts woken");
+        assert_eq!(
+            out,
+            (0..20).collect::<Vec<_>>(),
+            "every member starts woken"
+        );
         out.clear();
-        set.waker(2).wake_by_ref();
-        set.waker(2).wake_by_ref();
-        let stored = set.waker(0).clone();
+        set.waker(12).wake_by_ref();
+        set.waker(12).wake_by_ref();
+        let stored: Waker = (*set.waker(0)).clone();
         stored.wake(); // by value, as a stored waker is woken
         set.drain_woken(&mut out);
-        assert_eq!(out, [2, 0]);
+        assert_eq!(out, [12, 0]);
         out.clear();
         set.drain_woken(&mut out);
         assert!(out.is_empty());
         set.waker(2).wake_by_ref();
         set.drain_woken(&mut out);
         assert_eq!(out, [2], "re-armed after the drain");
+    }
+
+    #[test]
+    fn wakers_outlive_the_set() {
+        let mut set = ReadySet::with_capacity(3);
+        for _ in 0..3 {
+            set.push();
+        }
+        let kept: Waker = (*set.waker(1)).clone();
+        let other_thread = kept.clone();
+        drop(set);
+        kept.wake_by_ref();
+        std::thread::spawn(move || other_thread.wake())
+            .join()
+            .unwrap();
+        drop(kept);
     }
 }

@@ -279,7 +279,8 @@ impl<T, E> Future for Join<T, E> {
             let Some(child) = g.children[i].as_mut() else {
                 continue;
             };
-            let mut member_cx = Context::from_waker(g.set.waker(i));
+            let member_waker = g.set.waker(i);
+            let mut member_cx = Context::from_waker(&member_waker);
             if child.poll_done(&mut member_cx).is_pending() {
                 continue;
             }

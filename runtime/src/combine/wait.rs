@@ -58,7 +58,7 @@ where
     I: IntoIterator<Item = Task<T>>,
 {
     let tasks: Vec<Option<Task<T>>> = tasks.into_iter().map(Some).collect();
-    let mut set = ReadySet::new();
+    let mut set = ReadySet::with_capacity(tasks.len());
     for _ in 0..tasks.len() {
         set.push();
     }
@@ -148,7 +148,8 @@ impl<T: Outcome> Future for Wait<T> {
             let task = this.tasks[i]
                 .as_ref()
                 .expect("`Wait` polled after it returned");
-            let mut member_cx = Context::from_waker(this.set.waker(i));
+            let member_waker = this.set.waker(i);
+            let mut member_cx = Context::from_waker(&member_waker);
             if task.poll_done(&mut member_cx).is_ready() {
                 this.done[i] = true;
                 this.n_done += 1;
