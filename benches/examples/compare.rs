@@ -14,7 +14,10 @@
 //!   peak heap);
 //! - `parked`: N tasks parked on a future that never resolves (peak heap per task);
 //! - `gather`: `gather` of 100,000 trivial futures (tokio: `futures::future::join_all`);
-//! - `wait`: spawn 100,000 tasks and `wait` for all (tokio: a `JoinSet`).
+//! - `wait`: spawn 100,000 tasks and `wait` for all (tokio: a `JoinSet`);
+//! - `hackysack`: Stackless's game, 10 / 1,000 / 100,000 / 1,000,000 players x 1,000,000
+//!   kicks, one unbounded channel per player (tokio mpsc, async-channel, and OS threads with
+//!   std mpsc up to 1,000 players), ns per kick, and peak RSS at 1,000,000 players.
 //!
 //! Memory is the peak of live heap bytes, counted by a global allocator wrapper, so each
 //! runtime's figure is its own even within one process.
@@ -318,6 +321,187 @@ fn wait_bench(peer: Peer, n: usize) -> Duration {
     })
 }
 
+/// Stackless hackysack: `players` tasks, one channel each, `kicks` kicks; returns the play
+/// time (first kick to every player gone home).
+fn hackysack(peer: Peer, players: usize, kicks: u64) -> Duration {
+    use std::cell::Cell;
+    use std::rc::Rc;
+    use std::sync::atomic::AtomicU64;
+    use std::sync::Arc;
+
+    fn next(rng: &mut u64, n: usize) -> usize {
+        *rng ^= *rng << 13;
+        *rng ^= *rng >> 7;
+        *rng ^= *rng << 17;
+        (*rng % n as u64) as usize
+    }
+    const EXIT: u32 = u32::MAX;
+
+    match peer {
+        Peer::Ours => peer.block_on(move || async move {
+            let (txs, rxs): (Vec<_>, Vec<_>) = (0..players)
+                .map(|_| runtime::sync::mpsc::unbounded::<u32>())
+                .unzip();
+            let circle = Rc::new(txs);
+            let count = Rc::new(Cell::new(0u64));
+            let tasks: Vec<_> = rxs
+                .into_iter()
+                .enumerate()
+                .map(|(me, mut rx)| {
+                    let (circle, count) = (circle.clone(), count.clone());
+                    runtime::spawn(async move {
+                        let mut rng = (me as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                        while let Some(m) = rx.recv().await {
+                            if m == EXIT {
+                                return;
+                            }
+                            count.set(count.get() + 1);
+                            if count.get() >= kicks {
+                                for (i, p) in circle.iter().enumerate() {
+                                    if i != me {
+                                        let _ = p.send(EXIT);
+                                    }
+                                }
+                                return;
+                            }
+                            let _ = circle[next(&mut rng, players)].send(me as u32);
+                        }
+                    })
+                })
+                .collect();
+            let start = Instant::now();
+            circle[0].send(0).unwrap();
+            for t in tasks {
+                t.await.unwrap();
+            }
+            start.elapsed()
+        }),
+        Peer::Tokio => peer.block_on(move || async move {
+            let (txs, rxs): (Vec<_>, Vec<_>) = (0..players)
+                .map(|_| tokio::sync::mpsc::unbounded_channel::<u32>())
+                .unzip();
+            let circle = Arc::new(txs);
+            let count = Arc::new(AtomicU64::new(0));
+            let tasks: Vec<_> = rxs
+                .into_iter()
+                .enumerate()
+                .map(|(me, mut rx)| {
+                    let (circle, count) = (circle.clone(), count.clone());
+                    tokio::spawn(async move {
+                        let mut rng = (me as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                        while let Some(m) = rx.recv().await {
+                            if m == EXIT {
+                                return;
+                            }
+                            if count.fetch_add(1, Relaxed) + 1 >= kicks {
+                                for (i, p) in circle.iter().enumerate() {
+                                    if i != me {
+                                        let _ = p.send(EXIT);
+                                    }
+                                }
+                                return;
+                            }
+                            let _ = circle[next(&mut rng, players)].send(me as u32);
+                        }
+                    })
+                })
+                .collect();
+            let start = Instant::now();
+            circle[0].send(0).unwrap();
+            for t in tasks {
+                t.await.unwrap();
+            }
+            start.elapsed()
+        }),
+        Peer::Smol => peer.block_on(move || async move {
+            let (txs, rxs): (Vec<_>, Vec<_>) = (0..players)
+                .map(|_| async_channel::unbounded::<u32>())
+                .unzip();
+            let circle = Rc::new(txs);
+            let count = Rc::new(Cell::new(0u64));
+            let tasks: Vec<_> = rxs
+                .into_iter()
+                .enumerate()
+                .map(|(me, rx)| {
+                    let (circle, count) = (circle.clone(), count.clone());
+                    smol_spawn(async move {
+                        let mut rng = (me as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                        while let Ok(m) = rx.recv().await {
+                            if m == EXIT {
+                                return;
+                            }
+                            count.set(count.get() + 1);
+                            if count.get() >= kicks {
+                                for (i, p) in circle.iter().enumerate() {
+                                    if i != me {
+                                        let _ = p.try_send(EXIT);
+                                    }
+                                }
+                                return;
+                            }
+                            let _ = circle[next(&mut rng, players)].try_send(me as u32);
+                        }
+                    })
+                })
+                .collect();
+            let start = Instant::now();
+            circle[0].try_send(0).unwrap();
+            for t in tasks {
+                t.await;
+            }
+            start.elapsed()
+        }),
+    }
+}
+
+/// The same game on OS threads with `std::sync::mpsc` (the seed's threaded version).
+fn hackysack_threads(players: usize, kicks: u64) -> Duration {
+    use std::sync::atomic::AtomicU64;
+    use std::sync::{mpsc, Arc};
+    const EXIT: u32 = u32::MAX;
+    let (txs, rxs): (Vec<_>, Vec<_>) = (0..players).map(|_| mpsc::channel::<u32>()).unzip();
+    let circle = Arc::new(txs);
+    let count = Arc::new(AtomicU64::new(0));
+    let (ready_tx, ready_rx) = mpsc::channel::<()>();
+    let handles: Vec<_> = rxs
+        .into_iter()
+        .enumerate()
+        .map(|(me, rx)| {
+            let (circle, count, ready) = (circle.clone(), count.clone(), ready_tx.clone());
+            std::thread::spawn(move || {
+                let mut rng = (me as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                ready.send(()).unwrap();
+                while let Ok(m) = rx.recv() {
+                    if m == EXIT {
+                        return;
+                    }
+                    if count.fetch_add(1, Relaxed) + 1 >= kicks {
+                        for (i, p) in circle.iter().enumerate() {
+                            if i != me {
+                                let _ = p.send(EXIT);
+                            }
+                        }
+                        return;
+                    }
+                    rng ^= rng << 13;
+                    rng ^= rng >> 7;
+                    rng ^= rng << 17;
+                    let _ = circle[(rng % players as u64) as usize].send(me as u32);
+                }
+            })
+        })
+        .collect();
+    for _ in 0..players {
+        ready_rx.recv().unwrap();
+    }
+    let start = Instant::now();
+    circle[0].send(0).unwrap();
+    for h in handles {
+        h.join().unwrap();
+    }
+    start.elapsed()
+}
+
 fn status_kib(field: &str) -> usize {
     let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     s.lines()
@@ -334,6 +518,7 @@ fn child(workload: &str, peer: Peer, n: usize) {
     let base = status_kib("VmRSS:");
     let (wall, heap) = match workload {
         "timers" => timers(peer, &ds),
+        "hackysack" => measure_heap(|| hackysack(peer, n, 1_000_000)),
         "parked" => (Duration::ZERO, parked(peer, n) * n),
         other => panic!("unknown child workload {other}"),
     };
@@ -524,6 +709,57 @@ fn main() {
             &toolkit_peers,
             &res,
         );
+    }
+    if want("hackysack") {
+        let kicks = if a.quick { 100_000 } else { 1_000_000 };
+        let sizes: &[usize] = if a.quick {
+            &[10, 1000, 100_000]
+        } else {
+            &[10, 1000, 100_000, 1_000_000]
+        };
+        for &players in sizes {
+            let mut res = vec![Vec::new(); a.peers.len()];
+            let mut thr = Vec::new();
+            for _ in 0..a.runs.min(3) {
+                for (i, p) in a.peers.iter().enumerate() {
+                    res[i].push(hackysack(*p, players, kicks).as_nanos() as f64 / kicks as f64);
+                }
+                if players <= 1000 {
+                    thr.push(hackysack_threads(players, kicks).as_nanos() as f64 / kicks as f64);
+                }
+            }
+            report(
+                &format!("hackysack {players} players x {kicks} kicks"),
+                "ns/kick",
+                &a.peers,
+                &res,
+            );
+            if !thr.is_empty() {
+                let t = median(thr);
+                let ours = a
+                    .peers
+                    .iter()
+                    .position(|p| *p == Peer::Ours)
+                    .map(|i| median(res[i].clone()));
+                let ratio = ours
+                    .map(|o| format!("  (runtime = {:.3}x this)", o / t))
+                    .unwrap_or_default();
+                println!("  {:<11} {:>10.1} ns/kick{ratio}", "os-threads", t);
+            }
+        }
+        if !a.quick {
+            let mut rss = vec![Vec::new(); a.peers.len()];
+            for (i, p) in a.peers.iter().enumerate() {
+                let (_, _, r) = in_child("hackysack", *p, 1_000_000);
+                rss[i].push(r as f64 / (1024.0 * 1024.0));
+            }
+            report(
+                "hackysack 1000000 players: peak RSS growth",
+                "MiB",
+                &a.peers,
+                &rss,
+            );
+        }
     }
     if want("timers") {
         let runs = a.runs.min(3);

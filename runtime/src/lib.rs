@@ -4,6 +4,7 @@
 //! - [`event_loop`]: the loop ([`Runtime`], [`Builder`], [`run`], [`Handle`]) and its turn.
 //! - [`task`]: the task allocation, wakers, [`spawn`], [`Task`], [`TaskError`], [`yield_now`].
 //! - [`combine`]: `wait`, `gather`, `as_completed`, `TaskGroup`, `shield`, `Promise`, `select`.
+//! - [`sync`]: Stackless channels, mpsc/oneshot channels, queues, locks, events.
 //! - [`time`]: the clock, virtual time, the timer heap, [`sleep`], [`timeout`], [`time::interval`].
 //! - `reactor`: the `mio::Poll`, the slab of I/O registrations, the cross-thread waker.
 //! - [`io`]: [`io::Source`], any mio source on the loop.
@@ -18,6 +19,7 @@ pub mod combine;
 pub mod event_loop;
 pub mod io;
 mod reactor;
+pub mod sync;
 pub mod task;
 pub mod time;
 

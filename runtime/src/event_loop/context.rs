@@ -99,3 +99,26 @@ fn schedule_remote(task: TaskRef) {
     // the runtime is gone is a no-op).
     let _ = shared.inject(Injected::Wake(RemoteWake(task)));
 }
+
+/// Wakes `waker` so that its task runs next, before the rest of the ready queue, when it
+/// is a task of the loop running here; any other waker is woken normally.
+pub(crate) fn wake_next(waker: &std::task::Waker) {
+    if let Some(task) = crate::task::waker::as_task(waker) {
+        let handled = with_core(|core| match core {
+            Some(core)
+                if ptr::eq(
+                    Arc::as_ptr(&core.shared),
+                    Arc::as_ptr(&task.header().shared),
+                ) =>
+            {
+                core.schedule_front(task);
+                true
+            }
+            _ => false,
+        });
+        if handled {
+            return;
+        }
+    }
+    waker.wake_by_ref();
+}

@@ -135,6 +135,17 @@ impl Core {
         self.ready.borrow_mut().push_back(task);
     }
 
+    /// Puts a task of this loop at the *front* of the ready queue, so that it runs next
+    /// (Stackless channel hand-off). A task already queued keeps its place.
+    pub(crate) fn schedule_front(&self, task: TaskRef) {
+        let s = task.state();
+        if s & (raw::SCHEDULED | raw::COMPLETE) != 0 {
+            return;
+        }
+        task.set_state(s | raw::SCHEDULED);
+        self.ready.borrow_mut().push_front(task);
+    }
+
     pub(crate) fn has_ready(&self) -> bool {
         !self.ready.borrow().is_empty()
     }

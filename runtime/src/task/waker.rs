@@ -20,6 +20,18 @@ pub(crate) fn borrowed_waker(task: TaskRef) -> ManuallyDrop<Waker> {
     ManuallyDrop::new(unsafe { Waker::from_raw(RawWaker::new(task.as_ptr(), &VTABLE)) })
 }
 
+/// The task behind `waker`, if it is one of ours. The reference is borrowed from the
+/// waker: use it only while `waker` is alive.
+pub(crate) fn as_task(waker: &Waker) -> Option<TaskRef> {
+    if std::ptr::eq(waker.vtable(), &VTABLE) {
+        // SAFETY: our vtable means the data pointer is a live task's (the waker holds or
+        // borrows a reference to it).
+        Some(unsafe { TaskRef::from_ptr(waker.data()) })
+    } else {
+        None
+    }
+}
+
 unsafe fn clone(ptr: *const ()) -> RawWaker {
     // SAFETY: a waker's pointer always names a live task (it holds or borrows a reference).
     let task = unsafe { TaskRef::from_ptr(ptr) };

@@ -1,0 +1,250 @@
+//! `Waiters`: a FIFO list of parked futures, loop-local (no atomics, no locks).
+//!
+//! A waiting future holds a [`WaitKey`]. `notify_one` marks the oldest waiter *notified*
+//! and wakes it; the waiter consumes the notification when it is polled. A waiter that is
+//! dropped while notified (its task was cancelled between the wake-up and the poll) gets
+//! the notification back from `remove`, so the primitive can pass it on to the next one:
+//! no wake-up is ever swallowed (rule S2).
+
+use std::collections::VecDeque;
+use std::task::Waker;
+
+#[derive(Default)]
+enum State {
+    #[default]
+    Free,
+    Waiting(Option<Waker>),
+    Notified,
+}
+
+#[derive(Default)]
+struct Slot {
+    gen: u32,
+    state: State,
+}
+
+/// Names one registration; stale keys are harmless.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct WaitKey {
+    idx: u32,
+    gen: u32,
+}
+
+/// The list itself, boxed on first use: most channels and locks never have a waiter,
+/// and an empty `Waiters` is one pointer.
+#[derive(Default)]
+pub(crate) struct Waiters {
+    list: Option<Box<List>>,
+}
+
+#[derive(Default)]
+struct List {
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    /// Waiting keys, oldest first; may hold stale keys (removed lazily).
+    queue: VecDeque<WaitKey>,
+    waiting: usize,
+}
+
+impl Waiters {
+    pub(crate) fn new() -> Waiters {
+        Waiters::default()
+    }
+
+    pub(crate) fn push(&mut self, waker: &Waker) -> WaitKey {
+        self.list.get_or_insert_with(Box::default).push(waker)
+    }
+
+    pub(crate) fn poll_notified(&mut self, key: WaitKey, waker: &Waker) -> bool {
+        self.list
+            .as_mut()
+            .is_some_and(|l| l.poll_notified(key, waker))
+    }
+
+    #[must_use = "a returned notification must be passed on to the next waiter"]
+    pub(crate) fn remove(&mut self, key: WaitKey) -> bool {
+        self.list.as_mut().is_some_and(|l| l.remove(key))
+    }
+
+    pub(crate) fn notify_one(&mut self) -> bool {
+        self.list.as_mut().is_some_and(|l| l.notify_one())
+    }
+
+    pub(crate) fn notify_one_next(&mut self) -> bool {
+        self.list.as_mut().is_some_and(|l| l.notify_one_next())
+    }
+
+    pub(crate) fn notify(&mut self, key: WaitKey) -> bool {
+        self.list.as_mut().is_some_and(|l| l.notify(key))
+    }
+
+    pub(crate) fn front(&mut self) -> Option<WaitKey> {
+        self.list.as_mut().and_then(|l| l.front())
+    }
+
+    pub(crate) fn notify_all(&mut self) -> usize {
+        self.list.as_mut().map_or(0, |l| l.notify_all())
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.list.as_ref().map_or(0, |l| l.waiting)
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl List {
+    /// Parks a new waiter at the back.
+    pub(crate) fn push(&mut self, waker: &Waker) -> WaitKey {
+        let idx = match self.free.pop() {
+            Some(i) => i,
+            None => {
+                self.slots.push(Slot::default());
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let slot = &mut self.slots[idx as usize];
+        slot.state = State::Waiting(Some(waker.clone()));
+        let key = WaitKey { idx, gen: slot.gen };
+        self.queue.push_back(key);
+        self.waiting += 1;
+        key
+    }
+
+    fn slot(&mut self, key: WaitKey) -> Option<&mut Slot> {
+        self.slots
+            .get_mut(key.idx as usize)
+            .filter(|s| s.gen == key.gen && !matches!(s.state, State::Free))
+    }
+
+    /// For a waiter being polled again: true (and the registration is consumed) if it was
+    /// notified; otherwise its waker is refreshed and it keeps its place.
+    pub(crate) fn poll_notified(&mut self, key: WaitKey, waker: &Waker) -> bool {
+        let Some(slot) = self.slot(key) else {
+            return false;
+        };
+        match &mut slot.state {
+            State::Notified => {
+                self.release(key);
+                true
+            }
+            State::Waiting(w) => {
+                match w {
+                    Some(old) if old.will_wake(waker) => {}
+                    _ => *w = Some(waker.clone()),
+                }
+                false
+            }
+            State::Free => false,
+        }
+    }
+
+    /// Withdraws a waiter (its future is being dropped). Returns true if it had been
+    /// notified and not yet consumed the notification: the caller passes it on.
+    #[must_use = "a returned notification must be passed on to the next waiter"]
+    pub(crate) fn remove(&mut self, key: WaitKey) -> bool {
+        let Some(slot) = self.slot(key) else {
+            return false;
+        };
+        let was_notified = matches!(slot.state, State::Notified);
+        if !was_notified {
+            self.waiting -= 1;
+        }
+        self.release(key);
+        was_notified
+    }
+
+    fn release(&mut self, key: WaitKey) {
+        let slot = &mut self.slots[key.idx as usize];
+        slot.state = State::Free;
+        slot.gen = slot.gen.wrapping_add(1);
+        self.free.push(key.idx);
+    }
+
+    /// Notifies the oldest waiter; false if nobody waits.
+    pub(crate) fn notify_one(&mut self) -> bool {
+        self.notify_one_with(|w| w.wake())
+    }
+
+    /// Like `notify_one`, waking the waiter so that it runs next (Stackless hand-off).
+    pub(crate) fn notify_one_next(&mut self) -> bool {
+        self.notify_one_with(|w| crate::event_loop::context::wake_next(&w))
+    }
+
+    fn notify_one_with(&mut self, wake: impl FnOnce(Waker)) -> bool {
+        while let Some(key) = self.queue.pop_front() {
+            let Some(slot) = self.slot(key) else {
+                continue; // withdrawn
+            };
+            if let State::Waiting(w) = std::mem::replace(&mut slot.state, State::Notified) {
+                self.waiting -= 1;
+                if let Some(w) = w {
+                    wake(w);
+                }
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Notifies one specific waiter (if it still waits).
+    pub(crate) fn notify(&mut self, key: WaitKey) -> bool {
+        let Some(slot) = self.slot(key) else {
+            return false;
+        };
+        if let State::Waiting(w) = std::mem::replace(&mut slot.state, State::Notified) {
+            self.waiting -= 1;
+            if let Some(w) = w {
+                w.wake();
+            }
+            true
+        } else {
+            false
+        }
+    }
+
+    /// The waiter `notify_one` would pick, if any.
+    pub(crate) fn front(&mut self) -> Option<WaitKey> {
+        while let Some(&key) = self.queue.front() {
+            if matches!(self.slot(key).map(|s| &s.state), Some(State::Waiting(_))) {
+                return Some(key);
+            }
+            self.queue.pop_front();
+        }
+        None
+    }
+
+    /// Notifies every current waiter; returns how many.
+    pub(crate) fn notify_all(&mut self) -> usize {
+        let mut n = 0;
+        while self.notify_one() {
+            n += 1;
+        }
+        n
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fifo_and_cancelled_waiter_hands_on() {
+        let w = Waker::noop();
+        let mut ws = Waiters::new();
+        let a = ws.push(w);
+        let b = ws.push(w);
+        let c = ws.push(w);
+        assert_eq!(ws.len(), 3);
+        assert!(ws.notify_one()); // a
+                                  // `a` is cancelled before it consumes the notification: it must be passed on.
+        assert!(ws.remove(a));
+        assert!(ws.notify_one()); // b
+        assert!(!ws.remove(c)); // c withdraws while still waiting
+        assert!(ws.poll_notified(b, w));
+        assert!(!ws.notify_one(), "nobody left");
+        assert!(ws.is_empty());
+    }
+}
