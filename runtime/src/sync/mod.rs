@@ -11,10 +11,25 @@
 //! - **S4 Guards are context managers.** `async with lock:` is `let guard =
 //!   lock.lock().await;` and the release is the guard's drop.
 
+mod barrier;
 mod channel;
+mod condition;
 pub mod cross_thread;
+mod event;
+mod lock;
 pub mod mpsc;
 pub mod oneshot;
+mod queue;
+mod semaphore;
 mod waiters;
 
+pub use barrier::{Barrier, BarrierWait, BrokenBarrier};
 pub use channel::{Channel, Receive, RecvError, Send, SendError};
+pub use condition::Condition;
+pub use event::{Event, EventWait, Notified, Notify};
+pub use lock::{Acquire, Lock, LockGuard};
+pub use queue::{
+    BaseQueue, Fifo, Get, GetError, Lifo, LifoQueue, Priority, PriorityQueue, Put, PutError,
+    Queue, QueueJoin, Store, TooManyTaskDone,
+};
+pub use semaphore::{AcquirePermit, BoundedSemaphore, Semaphore, SemaphorePermit, TooManyReleases};
