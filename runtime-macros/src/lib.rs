@@ -1,4 +1,5 @@
-//! Procedural macros for the `runtime` crate: `#[runtime::main]` and `#[runtime::test]`.
+//! Procedural macros for the `runtime` crate: `#[runtime::main]`, `#[runtime::test]`, and
+//! the async generators `stream!` / `try_stream!`.
 //! Use them through `runtime`, which re-exports them.
 //!
 //! On an error the macros emit the original function plus a `compile_error!` pointing at
@@ -10,7 +11,8 @@ use quote::{quote, quote_spanned};
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
-use syn::{ItemFn, Meta, Token};
+use syn::visit_mut::VisitMut;
+use syn::{Block, Expr, ItemFn, Meta, Token};
 
 /// `#[runtime::main]`: runs `async fn main` on a fresh loop with `runtime::run`.
 #[proc_macro_attribute]
@@ -192,5 +194,86 @@ fn generate(func: ItemFn, cfg: Config, kind: Kind) -> TokenStream2 {
                 }
             }
         }
+    }
+}
+
+/// `stream! { ... yield x; ... }`: an async generator; see `runtime::stream!`.
+#[proc_macro]
+pub fn stream(input: TokenStream) -> TokenStream {
+    expand_stream(input.into(), false).into()
+}
+
+/// `try_stream! { ... yield x; ... something()?; ... }`; see `runtime::try_stream!`.
+#[proc_macro]
+pub fn try_stream(input: TokenStream) -> TokenStream {
+    expand_stream(input.into(), true).into()
+}
+
+/// Rewrites `yield value` into `__runtime_yield.send(value).await`, leaving closures and
+/// nested async blocks (which have their own context) alone.
+struct YieldRewriter {
+    error: Option<syn::Error>,
+}
+
+impl VisitMut for YieldRewriter {
+    fn visit_expr_mut(&mut self, expr: &mut Expr) {
+        if let Expr::Yield(y) = expr {
+            match y.expr.take() {
+                Some(mut value) => {
+                    self.visit_expr_mut(&mut value);
+                    *expr = syn::parse_quote_spanned! {y.yield_token.span=>
+                        __runtime_yield.send(#value).await
+                    };
+                }
+                None => {
+                    self.error.get_or_insert(syn::Error::new_spanned(
+                        &y.yield_token,
+                        "`yield` in a stream needs a value: `yield value;`",
+                    ));
+                }
+            }
+            return;
+        }
+        syn::visit_mut::visit_expr_mut(self, expr);
+    }
+
+    fn visit_expr_closure_mut(&mut self, _: &mut syn::ExprClosure) {}
+
+    fn visit_expr_async_mut(&mut self, _: &mut syn::ExprAsync) {}
+}
+
+fn expand_stream(input: TokenStream2, is_try: bool) -> TokenStream2 {
+    let stmts = match Block::parse_within.parse2(input) {
+        Ok(s) => s,
+        Err(e) => return e.to_compile_error(),
+    };
+    let mut block = Block {
+        brace_token: Default::default(),
+        stmts,
+    };
+    let mut rw = YieldRewriter { error: None };
+    rw.visit_block_mut(&mut block);
+    if let Some(e) = rw.error {
+        return e.to_compile_error();
+    }
+    let stmts = &block.stmts;
+    if is_try {
+        quote! {{
+            #[allow(unused_mut)]
+            let (mut __runtime_yield, __runtime_rx) = ::runtime::stream::generator::pair();
+            ::runtime::stream::TryAsyncStream::new(__runtime_rx, async move {
+                #(#stmts)*
+                #[allow(unreachable_code)]
+                ::core::result::Result::Ok(())
+            })
+        }}
+    } else {
+        quote! {{
+            #[allow(unused_mut)]
+            let (mut __runtime_yield, __runtime_rx) = ::runtime::stream::generator::pair();
+            ::runtime::stream::AsyncStream::new(__runtime_rx, async move {
+                #(#stmts)*
+            })
+        }}
     }
 }

@@ -4,6 +4,7 @@
 //! - [`event_loop`]: the loop ([`Runtime`], [`Builder`], [`run`], [`Handle`]) and its turn.
 //! - [`task`]: the task allocation, wakers, [`spawn`], [`Task`], [`TaskError`], [`yield_now`].
 //! - [`combine`]: `wait`, `gather`, `as_completed`, `TaskGroup`, `shield`, `Promise`, `select`.
+//! - [`stream`]: async iterators: `StreamExt`, constructors, `stream!`/`try_stream!`.
 //! - [`sync`]: Stackless channels, mpsc/oneshot channels, queues, locks, events.
 //! - [`time`]: the clock, virtual time, the timer heap, [`sleep`], [`timeout`], [`time::interval`].
 //! - `reactor`: the `mio::Poll`, the slab of I/O registrations, the cross-thread waker.
@@ -19,6 +20,7 @@ pub mod combine;
 pub mod event_loop;
 pub mod io;
 mod reactor;
+pub mod stream;
 pub mod sync;
 pub mod task;
 pub mod time;
@@ -64,6 +66,47 @@ pub use runtime_macros::main;
 /// The expansion is a `#[test] fn` whose body runs
 /// `Builder::new().start_paused(..).build()?.block_on(async move { <body> })`.
 pub use runtime_macros::test;
+
+/// An async generator (`async def` with `yield`): `yield value;` inside the block emits an
+/// item; the result is a `futures_core::Stream`. Dropping the stream mid-way drops the
+/// generator's locals at its current `yield` (nothing leaks).
+///
+/// ```
+/// use runtime::stream::StreamExt;
+///
+/// runtime::run(async {
+///     let evens = runtime::stream! {
+///         for i in 0..10 {
+///             if i % 2 == 0 {
+///                 yield i;
+///             }
+///         }
+///     };
+///     let v: Vec<i32> = evens.collect().await;
+///     assert_eq!(v, [0, 2, 4, 6, 8]);
+/// });
+/// ```
+pub use runtime_macros::stream;
+
+/// Like [`stream!`], with `?` in the body: the stream yields `Ok(item)` for each `yield`,
+/// and a last `Err(e)` if the body fails with `?`.
+///
+/// ```
+/// use runtime::stream::StreamExt;
+///
+/// runtime::run(async {
+///     let parsed = runtime::try_stream! {
+///         for s in ["1", "2", "x", "4"] {
+///             let n: i32 = s.parse()?;
+///             yield n;
+///         }
+///     };
+///     let v: Vec<Result<i32, std::num::ParseIntError>> = parsed.collect().await;
+///     assert_eq!(v.len(), 3);
+///     assert!(v[2].is_err());
+/// });
+/// ```
+pub use runtime_macros::try_stream;
 
 #[doc(hidden)]
 pub mod __private {

@@ -123,7 +123,12 @@ impl<T> Future for WaitNotified<'_, T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let key = self.key.expect("polled after completion");
-        if self.cond.waiters.borrow_mut().poll_notified(key, cx.waker()) {
+        if self
+            .cond
+            .waiters
+            .borrow_mut()
+            .poll_notified(key, cx.waker())
+        {
             self.key = None;
             Poll::Ready(())
         } else {

@@ -102,7 +102,9 @@ impl Drop for EventWait<'_> {
 
 impl fmt::Debug for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Event").field("set", &self.set.get()).finish()
+        f.debug_struct("Event")
+            .field("set", &self.set.get())
+            .finish()
     }
 }
 

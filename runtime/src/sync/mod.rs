@@ -29,7 +29,7 @@ pub use condition::Condition;
 pub use event::{Event, EventWait, Notified, Notify};
 pub use lock::{Acquire, Lock, LockGuard};
 pub use queue::{
-    BaseQueue, Fifo, Get, GetError, Lifo, LifoQueue, Priority, PriorityQueue, Put, PutError,
-    Queue, QueueJoin, Store, TooManyTaskDone,
+    BaseQueue, Fifo, Get, GetError, Lifo, LifoQueue, Priority, PriorityQueue, Put, PutError, Queue,
+    QueueJoin, Store, TooManyTaskDone,
 };
 pub use semaphore::{AcquirePermit, BoundedSemaphore, Semaphore, SemaphorePermit, TooManyReleases};

@@ -73,7 +73,10 @@ impl Semaphore {
     ///
     /// Dropping a waiting `acquire()` gives up its place; a permit handed to it goes on.
     pub fn acquire(&self) -> AcquirePermit<'_> {
-        AcquirePermit { sem: self, key: None }
+        AcquirePermit {
+            sem: self,
+            key: None,
+        }
     }
 
     /// Takes a permit if one is free and nobody waits.

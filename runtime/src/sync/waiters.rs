@@ -110,6 +110,15 @@ impl List {
         let key = WaitKey { idx, gen: slot.gen };
         self.queue.push_back(key);
         self.waiting += 1;
+        // Keys of waiters that were withdrawn or notified out of order stay in the queue
+        // until they reach its front; compact when they outnumber the live ones.
+        if self.queue.len() > 2 * self.waiting + 16 {
+            let slots = &self.slots;
+            self.queue.retain(|k| {
+                let s = &slots[k.idx as usize];
+                s.gen == k.gen && matches!(s.state, State::Waiting(_))
+            });
+        }
         key
     }
 
@@ -246,5 +255,20 @@ mod tests {
         assert!(ws.poll_notified(b, w));
         assert!(!ws.notify_one(), "nobody left");
         assert!(ws.is_empty());
+    }
+
+    #[test]
+    fn notifying_by_key_does_not_grow_the_queue() {
+        // The rendezvous pattern: a waiter notified by key, over and over.
+        let w = Waker::noop();
+        let mut ws = Waiters::new();
+        for _ in 0..10_000 {
+            let k = ws.push(w);
+            assert!(ws.notify(k));
+            assert!(ws.poll_notified(k, w));
+        }
+        let list = ws.list.as_ref().unwrap();
+        assert!(list.queue.len() <= 32, "queue grew to {}", list.queue.len());
+        assert!(list.slots.len() <= 2);
     }
 }
