@@ -17,7 +17,10 @@
 //! - `wait`: spawn 100,000 tasks and `wait` for all (tokio: a `JoinSet`);
 //! - `hackysack`: Stackless's game, 10 / 1,000 / 100,000 / 1,000,000 players x 1,000,000
 //!   kicks, one unbounded channel per player (tokio mpsc, async-channel, and OS threads with
-//!   std mpsc up to 1,000 players), ns per kick, and peak RSS at 1,000,000 players.
+//!   std mpsc up to 1,000 players), ns per kick, and peak RSS at 1,000,000 players;
+//! - `pingpong`: two tasks, two unbounded channels, round trips (plus our rendezvous
+//!   `Channel`);
+//! - `queue`: `Queue(maxsize=100)` put/get between two tasks (peers: bounded channels).
 //!
 //! Memory is the peak of live heap bytes, counted by a global allocator wrapper, so each
 //! runtime's figure is its own even within one process.
@@ -502,6 +505,142 @@ fn hackysack_threads(players: usize, kicks: u64) -> Duration {
     start.elapsed()
 }
 
+/// Two tasks bounce a number over two unbounded channels, `rounds` round trips.
+fn pingpong(peer: Peer, rounds: u64) -> Duration {
+    peer.block_on(move || async move {
+        let start = Instant::now();
+        match peer {
+            Peer::Ours => {
+                let (to_pong, mut pong_rx) = runtime::sync::mpsc::unbounded::<u64>();
+                let (to_ping, mut ping_rx) = runtime::sync::mpsc::unbounded::<u64>();
+                let pong = runtime::spawn(async move {
+                    while let Some(n) = pong_rx.recv().await {
+                        let _ = to_ping.send(n);
+                    }
+                });
+                for i in 0..rounds {
+                    to_pong.send(i).unwrap();
+                    assert_eq!(ping_rx.recv().await, Some(i));
+                }
+                drop(to_pong);
+                pong.await.unwrap();
+            }
+            Peer::Tokio => {
+                let (to_pong, mut pong_rx) = tokio::sync::mpsc::unbounded_channel::<u64>();
+                let (to_ping, mut ping_rx) = tokio::sync::mpsc::unbounded_channel::<u64>();
+                let pong = tokio::spawn(async move {
+                    while let Some(n) = pong_rx.recv().await {
+                        let _ = to_ping.send(n);
+                    }
+                });
+                for i in 0..rounds {
+                    to_pong.send(i).unwrap();
+                    assert_eq!(ping_rx.recv().await, Some(i));
+                }
+                drop(to_pong);
+                pong.await.unwrap();
+            }
+            Peer::Smol => {
+                let (to_pong, pong_rx) = async_channel::unbounded::<u64>();
+                let (to_ping, ping_rx) = async_channel::unbounded::<u64>();
+                let pong = smol_spawn(async move {
+                    while let Ok(n) = pong_rx.recv().await {
+                        let _ = to_ping.try_send(n);
+                    }
+                });
+                for i in 0..rounds {
+                    to_pong.try_send(i).unwrap();
+                    assert_eq!(ping_rx.recv().await, Ok(i));
+                }
+                drop(to_pong);
+                pong.await;
+            }
+        }
+        start.elapsed()
+    })
+}
+
+/// The same over Stackless rendezvous channels (ours only).
+fn pingpong_rendezvous(rounds: u64) -> Duration {
+    Peer::Ours.block_on(move || async move {
+        let start = Instant::now();
+        let to_pong = runtime::sync::Channel::new();
+        let to_ping = runtime::sync::Channel::new();
+        let (rx, tx) = (to_pong.clone(), to_ping.clone());
+        let pong = runtime::spawn(async move {
+            while let Ok(n) = rx.receive().await {
+                if tx.send(n).await.is_err() {
+                    break;
+                }
+            }
+        });
+        for i in 0..rounds {
+            to_pong.send(i).await.unwrap();
+            assert_eq!(to_ping.receive().await, Ok(i));
+        }
+        to_pong.close();
+        pong.await.unwrap();
+        start.elapsed()
+    })
+}
+
+/// A producer puts `n` items through a bounded queue of 100 to a consumer (asyncio
+/// `Queue`; tokio: a bounded mpsc channel; smol: a bounded async-channel).
+fn queue_bench(peer: Peer, n: u64) -> Duration {
+    peer.block_on(move || async move {
+        let start = Instant::now();
+        match peer {
+            Peer::Ours => {
+                let q = std::rc::Rc::new(runtime::sync::Queue::with_maxsize(100));
+                let qq = q.clone();
+                let consumer = runtime::spawn(async move {
+                    let mut sum = 0u64;
+                    while let Ok(v) = qq.get().await {
+                        sum += v;
+                    }
+                    sum
+                });
+                for i in 0..n {
+                    q.put(i).await.unwrap();
+                }
+                q.shutdown(false);
+                assert_eq!(consumer.await.unwrap(), n * (n - 1) / 2);
+            }
+            Peer::Tokio => {
+                let (tx, mut rx) = tokio::sync::mpsc::channel::<u64>(100);
+                let consumer = tokio::spawn(async move {
+                    let mut sum = 0u64;
+                    while let Some(v) = rx.recv().await {
+                        sum += v;
+                    }
+                    sum
+                });
+                for i in 0..n {
+                    tx.send(i).await.unwrap();
+                }
+                drop(tx);
+                assert_eq!(consumer.await.unwrap(), n * (n - 1) / 2);
+            }
+            Peer::Smol => {
+                let (tx, rx) = async_channel::bounded::<u64>(100);
+                let consumer = smol_spawn(async move {
+                    let mut sum = 0u64;
+                    while let Ok(v) = rx.recv().await {
+                        sum += v;
+                    }
+                    sum
+                });
+                for i in 0..n {
+                    tx.send(i).await.unwrap();
+                }
+                drop(tx);
+                assert_eq!(consumer.await, n * (n - 1) / 2);
+            }
+        }
+        start.elapsed()
+    })
+}
+
 fn status_kib(field: &str) -> usize {
     let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     s.lines()
@@ -707,6 +846,43 @@ fn main() {
             &format!("spawn + wait on {m} tasks (tokio: JoinSet)"),
             "ns/task",
             &toolkit_peers,
+            &res,
+        );
+    }
+    if want("pingpong") {
+        let rounds = if a.quick { 100_000 } else { 1_000_000 };
+        let mut res = vec![Vec::new(); a.peers.len()];
+        let mut rdv = Vec::new();
+        for _ in 0..a.runs {
+            for (i, p) in a.peers.iter().enumerate() {
+                res[i].push(pingpong(*p, rounds).as_nanos() as f64 / rounds as f64);
+            }
+            rdv.push(pingpong_rendezvous(rounds).as_nanos() as f64 / rounds as f64);
+        }
+        report(
+            &format!("ping-pong {rounds} round trips over two unbounded channels"),
+            "ns/round trip",
+            &a.peers,
+            &res,
+        );
+        println!(
+            "  {:<11} {:>10.1} ns/round trip (Stackless rendezvous Channel)",
+            "runtime",
+            median(rdv)
+        );
+    }
+    if want("queue") {
+        let n = if a.quick { 100_000 } else { 1_000_000 };
+        let mut res = vec![Vec::new(); a.peers.len()];
+        for _ in 0..a.runs {
+            for (i, p) in a.peers.iter().enumerate() {
+                res[i].push(queue_bench(*p, n).as_nanos() as f64 / n as f64);
+            }
+        }
+        report(
+            &format!("Queue(maxsize=100) put/get of {n} items (tokio/smol: bounded channel)"),
+            "ns/item",
+            &a.peers,
             &res,
         );
     }

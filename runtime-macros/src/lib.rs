@@ -227,7 +227,7 @@ impl VisitMut for YieldRewriter {
                 }
                 None => {
                     self.error.get_or_insert(syn::Error::new_spanned(
-                        &y.yield_token,
+                        y.yield_token,
                         "`yield` in a stream needs a value: `yield value;`",
                     ));
                 }

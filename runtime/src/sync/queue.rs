@@ -20,6 +20,10 @@ pub trait Store: Default {
     fn pop(&mut self) -> Option<Self::Item>;
     /// How many items are stored.
     fn len(&self) -> usize;
+    /// True if nothing is stored.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     /// Removes every item.
     fn clear(&mut self);
 }
@@ -465,13 +469,13 @@ impl<S: Store> Future for Get<'_, S> {
         if !queue_jump {
             if let Some(v) = g.items.pop() {
                 g.putters.notify_one();
-                if g.items.len() > 0 {
+                if !g.items.is_empty() {
                     g.getters.notify_one(); // more for the next getter
                 }
                 return Poll::Ready(Ok(v));
             }
         }
-        if g.shutdown && (g.items.len() == 0) {
+        if g.shutdown && g.items.is_empty() {
             return Poll::Ready(Err(GetError::ShutDown));
         }
         this.key = Some(g.getters.push(cx.waker()));
