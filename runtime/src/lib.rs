@@ -5,6 +5,7 @@
 //! - [`task`]: the task allocation, wakers, [`spawn`], [`Task`], [`TaskError`], [`yield_now`].
 //! - [`combine`]: `wait`, `gather`, `as_completed`, `TaskGroup`, `shield`, `Promise`, `select`.
 //! - [`stream`]: async iterators: `StreamExt`, constructors, `stream!`/`try_stream!`.
+//! - [`pool`]: thread pools with concurrent.futures semantics, `run_in_executor`.
 //! - [`sync`]: Stackless channels, mpsc/oneshot channels, queues, locks, events.
 //! - [`time`]: the clock, virtual time, the timer heap, [`sleep`], [`timeout`], [`time::interval`].
 //! - `reactor`: the `mio::Poll`, the slab of I/O registrations, the cross-thread waker.
@@ -19,6 +20,7 @@ extern crate self as runtime;
 pub mod combine;
 pub mod event_loop;
 pub mod io;
+pub mod pool;
 mod reactor;
 pub mod stream;
 pub mod sync;
@@ -33,6 +35,7 @@ pub use combine::{
 pub use event_loop::{
     run, AlreadyRunning, Builder, Handle, LoopClosed, RemoteTask, Runtime, UnhandledPanic,
 };
+pub use pool::{run_in_executor, run_in_executor_on, run_in_executor_with_token};
 pub use task::{spawn, yield_now, Task, TaskError, TaskId};
 pub use time::{sleep, timeout, Elapsed};
 

@@ -39,6 +39,12 @@ pub(crate) struct Core {
     current: Cell<Option<TaskRef>>,
     /// True while `block_on` drives the loop: only then does a woken main future count as work.
     pub(crate) in_block_on: Cell<bool>,
+    /// The default pool of `run_in_executor`, started on first use.
+    blocking: RefCell<Option<crate::pool::ThreadPoolExecutor>>,
+    pub(crate) max_blocking_threads: Cell<usize>,
+    /// `run_in_executor` jobs whose future is still awaited: a paused clock must not jump
+    /// while one runs (its result would look infinitely slow).
+    blocking_in_flight: Cell<usize>,
 }
 
 /// The waker of the future passed to `block_on`, which is not a task.
@@ -93,6 +99,9 @@ impl Core {
             polls_since_io: Cell::new(0),
             current: Cell::new(None),
             in_block_on: Cell::new(false),
+            blocking: RefCell::new(None),
+            max_blocking_threads: Cell::new(512),
+            blocking_in_flight: Cell::new(0),
         }
     }
 
@@ -117,6 +126,46 @@ impl Core {
         task.set_state(task.state() | raw::SCHEDULED);
         self.ready.borrow_mut().push_back(task);
         Task::from_raw(task)
+    }
+
+    /// The default blocking pool, started on first use.
+    pub(crate) fn blocking_pool(&self) -> std::cell::Ref<'_, crate::pool::ThreadPoolExecutor> {
+        if self.blocking.borrow().is_none() {
+            let pool = crate::pool::ThreadPoolExecutor::builder()
+                .max_workers(self.max_blocking_threads.get())
+                .thread_name_prefix("runtime-blocking")
+                .idle_timeout(Duration::from_secs(10))
+                .build();
+            *self.blocking.borrow_mut() = Some(pool);
+        }
+        std::cell::Ref::map(self.blocking.borrow(), |p| p.as_ref().expect("set above"))
+    }
+
+    pub(crate) fn blocking_started(&self) {
+        self.blocking_in_flight
+            .set(self.blocking_in_flight.get() + 1);
+    }
+
+    pub(crate) fn blocking_finished(&self) {
+        self.blocking_in_flight
+            .set(self.blocking_in_flight.get().saturating_sub(1));
+    }
+
+    /// Stops the blocking pool: queued jobs are cancelled; running ones get at most
+    /// `limit` to finish (rule P3).
+    pub(crate) fn shutdown_blocking(&self, limit: Duration) {
+        let Some(pool) = self.blocking.borrow_mut().take() else {
+            return;
+        };
+        let left = pool.shared().shutdown(true, true, Some(limit));
+        if left > 0 {
+            eprintln!(
+                "runtime: {left} blocking job(s) still running after {limit:?} at runtime \
+                 shutdown; leaving them to finish on their own threads"
+            );
+            // Dropping the pool would wait for them without bound.
+            std::mem::forget(pool);
+        }
     }
 
     /// The task being polled right now, if any.
@@ -175,7 +224,7 @@ impl Core {
                     let now = self.clock.now_ns();
                     if deadline <= now {
                         Some(Duration::ZERO)
-                    } else if self.clock.is_paused() {
+                    } else if self.clock.is_paused() && self.blocking_in_flight.get() == 0 {
                         // Virtual time: every task is blocked, so jump to the next deadline.
                         self.clock.set_virtual(deadline);
                         Some(Duration::ZERO)

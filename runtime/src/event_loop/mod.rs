@@ -102,6 +102,7 @@ pub struct Builder {
     max_blocking_threads: usize,
     unhandled_panic: UnhandledPanic,
     events_capacity: usize,
+    blocking_shutdown_timeout: Duration,
 }
 
 impl Default for Builder {
@@ -111,6 +112,7 @@ impl Default for Builder {
             max_blocking_threads: 512,
             unhandled_panic: UnhandledPanic::Report,
             events_capacity: 1024,
+            blocking_shutdown_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -129,8 +131,8 @@ impl Builder {
         self
     }
 
-    /// The most threads the blocking pool (for `run_in_executor`) may start. Recorded now;
-    /// the pool that reads it comes with `run_in_executor`.
+    /// The most threads the blocking pool of [`run_in_executor`](crate::run_in_executor)
+    /// may start (default 512). Threads start on demand and retire after 10 s idle.
     ///
     /// # Panics
     ///
@@ -138,6 +140,14 @@ impl Builder {
     pub fn max_blocking_threads(mut self, n: usize) -> Builder {
         assert!(n > 0, "max_blocking_threads must be at least 1");
         self.max_blocking_threads = n;
+        self
+    }
+
+    /// How long dropping the runtime waits for blocking jobs that are still running
+    /// (default 10 s). Queued jobs are cancelled at once; jobs still running after this are
+    /// reported on stderr and left to finish on their own threads.
+    pub fn blocking_shutdown_timeout(mut self, timeout: Duration) -> Builder {
+        self.blocking_shutdown_timeout = timeout;
         self
     }
 
@@ -162,9 +172,11 @@ impl Builder {
         let (reactor, waker) = Reactor::new(self.events_capacity)?;
         let shared = Arc::new(Shared::new(waker, self.unhandled_panic));
         let core = Core::new(shared, reactor, Clock::new(self.start_paused));
+        core.max_blocking_threads.set(self.max_blocking_threads);
         Ok(Runtime {
             core: Box::new(core),
             max_blocking_threads: self.max_blocking_threads,
+            blocking_shutdown_timeout: self.blocking_shutdown_timeout,
         })
     }
 }
@@ -191,6 +203,7 @@ impl Builder {
 pub struct Runtime {
     core: Box<Core>,
     max_blocking_threads: usize,
+    blocking_shutdown_timeout: Duration,
 }
 
 impl Runtime {
@@ -335,6 +348,7 @@ impl Drop for Runtime {
         let core = &*self.core;
         let _enter = Enter::nested_for_teardown(core);
         core.shutdown();
+        core.shutdown_blocking(self.blocking_shutdown_timeout);
     }
 }
 

@@ -1,0 +1,347 @@
+//! `PoolFuture<T>`: concurrent.futures' `Future`, also awaitable on the loop.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+/// Why a pool job gave no value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PoolError {
+    /// The job was cancelled before it started (`cancel()`, `shutdown(cancel_futures)`).
+    Cancelled,
+    /// The job panicked (thread pool) or raised a panic in the worker (process pool).
+    Panicked(String),
+    /// A process-pool worker died while running the job (asyncio's `BrokenProcessPool`).
+    BrokenProcessPool(String),
+    /// The job's result was already taken (by `.await` or `into_result`).
+    Taken,
+    /// Only from [`PoolFuture::result`] with a timeout: the job was not done in time. It was
+    /// not cancelled and keeps running.
+    Timeout,
+}
+
+impl fmt::Display for PoolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PoolError::Cancelled => f.write_str("the job was cancelled"),
+            PoolError::Panicked(m) => write!(f, "the job panicked: {m}"),
+            PoolError::BrokenProcessPool(m) => write!(f, "broken process pool: {m}"),
+            PoolError::Taken => f.write_str("the job's result was already taken"),
+            PoolError::Timeout => {
+                f.write_str("timed out waiting for the job (it was not cancelled)")
+            }
+        }
+    }
+}
+
+impl std::error::Error for PoolError {}
+
+/// A blocking wait ran out of time (concurrent.futures' `TimeoutError`). Nothing was
+/// cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeout;
+
+impl fmt::Display for Timeout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("timed out waiting for the job (it was not cancelled)")
+    }
+}
+
+impl std::error::Error for Timeout {}
+
+/// The state of a job, as in concurrent.futures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// Queued, not started.
+    Pending,
+    /// A worker is running it.
+    Running,
+    /// It has a result or an error.
+    Finished,
+    /// Cancelled before it started.
+    Cancelled,
+}
+
+type Callback<T> = Box<dyn FnOnce(&PoolFuture<T>) + Send>;
+
+pub(crate) struct Inner<T> {
+    pub(crate) state: State,
+    pub(crate) result: Option<Result<T, PoolError>>,
+    waker: Option<Waker>,
+    callbacks: Vec<Callback<T>>,
+    /// Blocking waiters of `pool::wait` / `as_completed`.
+    watchers: Vec<Arc<Watch>>,
+}
+
+/// A condition variable shared by a blocking `wait` over many futures.
+pub(crate) struct Watch {
+    pub(crate) fired: Mutex<bool>,
+    pub(crate) cv: Condvar,
+}
+
+impl Watch {
+    pub(crate) fn new() -> Arc<Watch> {
+        Arc::new(Watch {
+            fired: Mutex::new(false),
+            cv: Condvar::new(),
+        })
+    }
+
+    fn fire(&self) {
+        *self.fired.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.cv.notify_all();
+    }
+}
+
+pub(crate) struct Shared<T> {
+    pub(crate) inner: Mutex<Inner<T>>,
+    cv: Condvar,
+}
+
+/// The handle of a job submitted to a [`ThreadPoolExecutor`](super::ThreadPoolExecutor)
+/// or [`ProcessPoolExecutor`](super::ProcessPoolExecutor) (concurrent.futures' `Future`).
+///
+/// States go PENDING -> RUNNING -> FINISHED, or PENDING -> CANCELLED. The blocking
+/// accessors work on any thread, with or without a loop; on the loop, `.await` it instead
+/// (asyncio's `wrap_future`): the completion wakes the loop through its cross-thread path.
+/// Dropping a `PoolFuture` does not cancel the job.
+///
+/// # Examples
+///
+/// ```
+/// use runtime::pool::ThreadPoolExecutor;
+///
+/// let pool = ThreadPoolExecutor::new(2);
+/// let fut = pool.submit(|| 6 * 7).unwrap();
+/// assert_eq!(fut.result(None), Ok(42)); // blocks this thread
+/// assert!(fut.done());
+/// ```
+pub struct PoolFuture<T> {
+    pub(crate) shared: Arc<Shared<T>>,
+}
+
+fn lock<T>(s: &Shared<T>) -> MutexGuard<'_, Inner<T>> {
+    s.inner.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl<T> PoolFuture<T> {
+    pub(crate) fn new() -> PoolFuture<T> {
+        PoolFuture {
+            shared: Arc::new(Shared {
+                inner: Mutex::new(Inner {
+                    state: State::Pending,
+                    result: None,
+                    waker: None,
+                    callbacks: Vec::new(),
+                    watchers: Vec::new(),
+                }),
+                cv: Condvar::new(),
+            }),
+        }
+    }
+
+    pub(crate) fn handle(&self) -> PoolFuture<T> {
+        PoolFuture {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Moves PENDING -> RUNNING; false if the job was cancelled (the worker skips it).
+    pub(crate) fn set_running(&self) -> bool {
+        let mut g = lock(&self.shared);
+        if g.state != State::Pending {
+            return false;
+        }
+        g.state = State::Running;
+        true
+    }
+
+    /// Stores the outcome and runs the completion side effects (on this thread).
+    pub(crate) fn complete(&self, result: Result<T, PoolError>) {
+        let cancelled = matches!(result, Err(PoolError::Cancelled));
+        let (waker, callbacks, watchers) = {
+            let mut g = lock(&self.shared);
+            if matches!(g.state, State::Finished | State::Cancelled) {
+                return;
+            }
+            g.state = if cancelled {
+                State::Cancelled
+            } else {
+                State::Finished
+            };
+            g.result = Some(result);
+            (
+                g.waker.take(),
+                std::mem::take(&mut g.callbacks),
+                std::mem::take(&mut g.watchers),
+            )
+        };
+        self.shared.cv.notify_all();
+        if let Some(w) = waker {
+            w.wake();
+        }
+        for w in watchers {
+            w.fire();
+        }
+        for cb in callbacks {
+            let me = self.handle();
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || cb(&me)));
+        }
+    }
+
+    /// The current state.
+    pub fn state(&self) -> State {
+        lock(&self.shared).state
+    }
+
+    /// True once finished or cancelled.
+    pub fn done(&self) -> bool {
+        matches!(self.state(), State::Finished | State::Cancelled)
+    }
+
+    /// True while a worker runs the job.
+    pub fn running(&self) -> bool {
+        self.state() == State::Running
+    }
+
+    /// True if cancelled before it started.
+    pub fn cancelled(&self) -> bool {
+        self.state() == State::Cancelled
+    }
+
+    /// Cancels the job if it has not started; returns true if it is (now) cancelled,
+    /// false if it is running or finished (concurrent.futures `cancel`).
+    pub fn cancel(&self) -> bool {
+        {
+            let g = lock(&self.shared);
+            match g.state {
+                State::Cancelled => return true,
+                State::Running | State::Finished => return false,
+                State::Pending => {}
+            }
+        }
+        self.complete(Err(PoolError::Cancelled));
+        self.cancelled()
+    }
+
+    /// Blocks until the job is done or `timeout` passes; true if done.
+    pub fn wait(&self, timeout: Option<Duration>) -> bool {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut g = lock(&self.shared);
+        loop {
+            if matches!(g.state, State::Finished | State::Cancelled) {
+                return true;
+            }
+            g = match deadline {
+                None => self.shared.cv.wait(g).unwrap_or_else(|e| e.into_inner()),
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        return false;
+                    }
+                    self.shared
+                        .cv
+                        .wait_timeout(g, d - now)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
+            };
+        }
+    }
+
+    /// Blocks until the job is done (or `timeout`), then gives its error, if any
+    /// (concurrent.futures `exception`): `Ok(None)` when it succeeded.
+    ///
+    /// # Errors
+    ///
+    /// [`Timeout`] if not done in time (the job is not cancelled).
+    pub fn exception(&self, timeout: Option<Duration>) -> Result<Option<PoolError>, Timeout> {
+        if !self.wait(timeout) {
+            return Err(Timeout);
+        }
+        Ok(match &lock(&self.shared).result {
+            Some(Err(e)) => Some(e.clone()),
+            _ => None,
+        })
+    }
+
+    /// Blocks until done and takes the result, consuming the handle.
+    ///
+    /// # Errors
+    ///
+    /// The job's [`PoolError`].
+    pub fn into_result(self) -> Result<T, PoolError> {
+        self.wait(None);
+        lock(&self.shared)
+            .result
+            .take()
+            .unwrap_or(Err(PoolError::Taken))
+    }
+
+    /// Runs `callback` once the job is done: at once (on this thread) if it already is,
+    /// otherwise on the thread that completes it.
+    pub fn add_done_callback(&self, callback: impl FnOnce(&PoolFuture<T>) + Send + 'static) {
+        {
+            let mut g = lock(&self.shared);
+            if !matches!(g.state, State::Finished | State::Cancelled) {
+                g.callbacks.push(Box::new(callback));
+                return;
+            }
+        }
+        callback(self);
+    }
+
+    /// Registers a blocking watcher; returns false if already done.
+    pub(crate) fn watch(&self, w: &Arc<Watch>) -> bool {
+        let mut g = lock(&self.shared);
+        if matches!(g.state, State::Finished | State::Cancelled) {
+            return false;
+        }
+        g.watchers.push(w.clone());
+        true
+    }
+}
+
+impl<T: Clone> PoolFuture<T> {
+    /// Blocks until done (or `timeout`) and gives a copy of the result
+    /// (concurrent.futures `result`); it can be called again.
+    ///
+    /// # Errors
+    ///
+    /// The job's [`PoolError`], or [`PoolError::Timeout`] if it is not done in time (the
+    /// job is not cancelled).
+    pub fn result(&self, timeout: Option<Duration>) -> Result<T, PoolError> {
+        if !self.wait(timeout) {
+            return Err(PoolError::Timeout);
+        }
+        lock(&self.shared)
+            .result
+            .clone()
+            .unwrap_or(Err(PoolError::Taken))
+    }
+}
+
+impl<T> Future for PoolFuture<T> {
+    type Output = Result<T, PoolError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut g = lock(&self.shared);
+        if matches!(g.state, State::Finished | State::Cancelled) {
+            return Poll::Ready(g.result.take().unwrap_or(Err(PoolError::Taken)));
+        }
+        match &g.waker {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => g.waker = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+}
+
+impl<T> fmt::Debug for PoolFuture<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<PoolFuture state={:?}>", self.state())
+    }
+}
