@@ -20,7 +20,9 @@
 //!   std mpsc up to 1,000 players), ns per kick, and peak RSS at 1,000,000 players;
 //! - `pingpong`: two tasks, two unbounded channels, round trips (plus our rendezvous
 //!   `Channel`);
-//! - `queue`: `Queue(maxsize=100)` put/get between two tasks (peers: bounded channels).
+//! - `queue`: `Queue(maxsize=100)` put/get between two tasks (peers: bounded channels);
+//! - `blocking`: 100,000 tiny jobs through `run_in_executor`, at most 1,000 in flight
+//!   (tokio `spawn_blocking`, smol `blocking::unblock`): jobs per second and threads used.
 //!
 //! Memory is the peak of live heap bytes, counted by a global allocator wrapper, so each
 //! runtime's figure is its own even within one process.
@@ -641,6 +643,79 @@ fn queue_bench(peer: Peer, n: u64) -> Duration {
     })
 }
 
+static EPOCH: AtomicUsize = AtomicUsize::new(0);
+static THREADS_SEEN: AtomicUsize = AtomicUsize::new(0);
+thread_local! {
+    static COUNTED_IN: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
+}
+
+/// A tiny blocking job that counts the distinct threads that ran jobs in this run.
+fn tiny_job(i: u64) -> u64 {
+    let epoch = EPOCH.load(Relaxed);
+    COUNTED_IN.with(|c| {
+        if c.get() != epoch {
+            c.set(epoch);
+            THREADS_SEEN.fetch_add(1, Relaxed);
+        }
+    });
+    std::hint::black_box(i.wrapping_mul(31))
+}
+
+/// `n` tiny jobs through the blocking pool, at most `window` in flight; returns (jobs/s,
+/// threads used).
+fn blocking_bench(peer: Peer, n: u64, window: usize) -> (f64, usize) {
+    EPOCH.fetch_add(1, Relaxed);
+    THREADS_SEEN.store(0, Relaxed);
+    let elapsed = peer.block_on(move || async move {
+        let start = Instant::now();
+        let mut sum = 0u64;
+        match peer {
+            Peer::Ours => {
+                let mut inflight = std::collections::VecDeque::new();
+                for i in 0..n {
+                    if inflight.len() == window {
+                        let f: runtime::pool::Blocking<u64> = inflight.pop_front().unwrap();
+                        sum = sum.wrapping_add(f.await.unwrap());
+                    }
+                    inflight.push_back(runtime::run_in_executor(move || tiny_job(i)));
+                }
+                for f in inflight {
+                    sum = sum.wrapping_add(f.await.unwrap());
+                }
+            }
+            Peer::Tokio => {
+                let mut inflight = std::collections::VecDeque::new();
+                for i in 0..n {
+                    if inflight.len() == window {
+                        let f: tokio::task::JoinHandle<u64> = inflight.pop_front().unwrap();
+                        sum = sum.wrapping_add(f.await.unwrap());
+                    }
+                    inflight.push_back(tokio::task::spawn_blocking(move || tiny_job(i)));
+                }
+                for f in inflight {
+                    sum = sum.wrapping_add(f.await.unwrap());
+                }
+            }
+            Peer::Smol => {
+                let mut inflight = std::collections::VecDeque::new();
+                for i in 0..n {
+                    if inflight.len() == window {
+                        let f: blocking::Task<u64> = inflight.pop_front().unwrap();
+                        sum = sum.wrapping_add(f.await);
+                    }
+                    inflight.push_back(blocking::unblock(move || tiny_job(i)));
+                }
+                for f in inflight {
+                    sum = sum.wrapping_add(f.await);
+                }
+            }
+        }
+        std::hint::black_box(sum);
+        start.elapsed()
+    });
+    (n as f64 / elapsed.as_secs_f64(), THREADS_SEEN.load(Relaxed))
+}
+
 fn status_kib(field: &str) -> usize {
     let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     s.lines()
@@ -848,6 +923,27 @@ fn main() {
             &toolkit_peers,
             &res,
         );
+    }
+    if want("blocking") {
+        let n = 100_000;
+        let mut rate = vec![Vec::new(); a.peers.len()];
+        let mut threads = vec![Vec::new(); a.peers.len()];
+        for _ in 0..a.runs.min(3) {
+            for (i, p) in a.peers.iter().enumerate() {
+                let (r, t) = blocking_bench(*p, n, 1000);
+                rate[i].push(r / 1000.0);
+                threads[i].push(t as f64);
+            }
+        }
+        println!("\n{n} tiny jobs through the blocking pool, at most 1,000 in flight (tokio spawn_blocking, smol blocking::unblock)");
+        for (i, p) in a.peers.iter().enumerate() {
+            println!(
+                "  {:<11} {:>10.1} k jobs/s  {:>5} threads",
+                p.name(),
+                median(rate[i].clone()),
+                median(threads[i].clone())
+            );
+        }
     }
     if want("pingpong") {
         let rounds = if a.quick { 100_000 } else { 1_000_000 };

@@ -74,6 +74,9 @@ pub(crate) struct Inner<T> {
     callbacks: Vec<Callback<T>>,
     /// Blocking waiters of `pool::wait` / `as_completed`.
     watchers: Vec<Arc<Watch>>,
+    /// Threads blocked in `wait` on this future's condvar (notify only when non-zero:
+    /// a notify without waiters still costs a system call).
+    blocked: usize,
 }
 
 /// A condition variable shared by a blocking `wait` over many futures.
@@ -137,6 +140,7 @@ impl<T> PoolFuture<T> {
                     waker: None,
                     callbacks: Vec::new(),
                     watchers: Vec::new(),
+                    blocked: 0,
                 }),
                 cv: Condvar::new(),
             }),
@@ -162,7 +166,7 @@ impl<T> PoolFuture<T> {
     /// Stores the outcome and runs the completion side effects (on this thread).
     pub(crate) fn complete(&self, result: Result<T, PoolError>) {
         let cancelled = matches!(result, Err(PoolError::Cancelled));
-        let (waker, callbacks, watchers) = {
+        let (waker, callbacks, watchers, blocked) = {
             let mut g = lock(&self.shared);
             if matches!(g.state, State::Finished | State::Cancelled) {
                 return;
@@ -177,9 +181,12 @@ impl<T> PoolFuture<T> {
                 g.waker.take(),
                 std::mem::take(&mut g.callbacks),
                 std::mem::take(&mut g.watchers),
+                g.blocked > 0,
             )
         };
-        self.shared.cv.notify_all();
+        if blocked {
+            self.shared.cv.notify_all();
+        }
         if let Some(w) = waker {
             w.wake();
         }
@@ -235,11 +242,13 @@ impl<T> PoolFuture<T> {
             if matches!(g.state, State::Finished | State::Cancelled) {
                 return true;
             }
+            g.blocked += 1;
             g = match deadline {
                 None => self.shared.cv.wait(g).unwrap_or_else(|e| e.into_inner()),
                 Some(d) => {
                     let now = Instant::now();
                     if now >= d {
+                        g.blocked -= 1;
                         return false;
                     }
                     self.shared
@@ -249,6 +258,7 @@ impl<T> PoolFuture<T> {
                         .0
                 }
             };
+            g.blocked -= 1;
         }
     }
 

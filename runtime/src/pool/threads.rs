@@ -32,10 +32,16 @@ struct Job {
 
 type Completion = Box<dyn FnOnce() + Send>;
 
+/// How many queued jobs per idle thread make the pool start another thread.
+const GROW_FACTOR: usize = 5;
+
 struct State {
     jobs: VecDeque<Job>,
     threads: usize,
+    /// Threads not running a job (starting, sleeping, or publishing a result).
     idle: usize,
+    /// Threads blocked on the `work` condvar (a subset of `idle`).
+    sleeping: usize,
     shutdown: bool,
     handles: Vec<JoinHandle<()>>,
     next_name: usize,
@@ -107,6 +113,7 @@ impl ThreadPoolBuilder {
                     jobs: VecDeque::new(),
                     threads: 0,
                     idle: 0,
+                    sleeping: 0,
                     shutdown: false,
                     handles: Vec::new(),
                     next_name: 0,
@@ -248,34 +255,50 @@ impl Shared {
             return Err(ShutDownError);
         }
         st.jobs.push_back(job);
-        // Each idle worker will take one queued job; start another thread when the queue
-        // is longer than that (P2). (`idle` lags until a woken worker runs, so counting
-        // queued jobs, not pushes, keeps two quick submits from sharing one idle thread.)
-        if st.jobs.len() > st.idle && st.threads < self.max_workers {
-            st.threads += 1;
-            let name = format!("{}-{}", self.prefix, st.next_name);
-            st.next_name += 1;
-            let me = self.clone();
-            match std::thread::Builder::new()
-                .name(name)
-                .spawn(move || me.worker())
-            {
-                Ok(h) => st.handles.push(h),
-                Err(_) => st.threads -= 1, // no thread: an existing one will get to it
-            }
-            if st.threads == 0 {
-                // Could not start any thread: run nothing rather than hang silently.
-                let job = st.jobs.pop_back().expect("just pushed");
-                drop(st);
-                (job.cancel)();
-                return Ok(());
-            }
-        } else {
+        if !self.grow(&mut st) && st.threads == 0 {
+            // No thread could be started at all: cancel rather than hang silently.
+            let job = st.jobs.pop_back().expect("just pushed");
+            drop(st);
+            (job.cancel)();
+            return Ok(());
+        }
+        // Wake a sleeper only if the awake idle threads (starting or publishing, about to
+        // look at the queue) cannot take all the jobs: a notify is a system call.
+        let awake_idle = st.idle - st.sleeping;
+        if st.sleeping > 0 && st.jobs.len() > awake_idle {
             self.work.notify_one();
         }
         Ok(())
     }
 
+    /// Starts threads while the queue is longer than `GROW_FACTOR` jobs per idle thread
+    /// (rule P2). Called when a job is queued and when a worker takes one, so a burst of
+    /// jobs brings up threads one after another rather than one per job at once. A new
+    /// thread counts as idle from the start. Returns whether a thread was started.
+    fn grow(self: &Arc<Self>, st: &mut State) -> bool {
+        let mut started = false;
+        while st.jobs.len() > st.idle * GROW_FACTOR && st.threads < self.max_workers {
+            let name = format!("{}-{}", self.prefix, st.next_name);
+            let me = self.clone();
+            match std::thread::Builder::new()
+                .name(name)
+                .spawn(move || me.worker())
+            {
+                Ok(h) => {
+                    st.handles.push(h);
+                    st.next_name += 1;
+                    st.threads += 1;
+                    st.idle += 1;
+                    started = true;
+                }
+                Err(_) => break, // out of threads: the existing ones will get to it
+            }
+        }
+        started
+    }
+
+    /// A worker thread. `idle` counts the threads not running a job (starting, waiting,
+    /// or publishing a result).
     fn worker(self: Arc<Self>) {
         if let Some(init) = &self.initializer {
             init();
@@ -283,6 +306,8 @@ impl Shared {
         let mut st = lock(&self);
         loop {
             if let Some(job) = st.jobs.pop_front() {
+                st.idle -= 1;
+                self.grow(&mut st);
                 drop(st);
                 let publish = (job.run)();
                 // Count as idle while publishing the result: whoever it wakes and submits
@@ -290,29 +315,32 @@ impl Shared {
                 lock(&self).idle += 1;
                 publish();
                 st = lock(&self);
-                st.idle -= 1;
                 continue;
             }
             if st.shutdown {
                 break;
             }
-            st.idle += 1;
-            let (g, timed_out) = match self.idle_timeout {
+            st.sleeping += 1;
+            let timed_out = match self.idle_timeout {
                 Some(t) => {
                     let (g, r) = self
                         .work
                         .wait_timeout(st, t)
                         .unwrap_or_else(|e| e.into_inner());
-                    (g, r.timed_out())
+                    st = g;
+                    r.timed_out()
                 }
-                None => (self.work.wait(st).unwrap_or_else(|e| e.into_inner()), false),
+                None => {
+                    st = self.work.wait(st).unwrap_or_else(|e| e.into_inner());
+                    false
+                }
             };
-            st = g;
-            st.idle -= 1;
+            st.sleeping -= 1;
             if timed_out && st.jobs.is_empty() && !st.shutdown {
                 break; // retire an idle thread
             }
         }
+        st.idle -= 1;
         st.threads -= 1;
         drop(st);
         self.exited.notify_all();
