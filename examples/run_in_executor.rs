@@ -1,5 +1,6 @@
-//! asyncio's `run_in_executor`: blocking functions awaited from the loop, on the default
-//! pool and on a pool of our own, without blocking the loop (a ticker keeps ticking).
+//! asyncio's `run_in_executor`: a blocking function awaited from the loop in the seed's
+//! three scenarios — the default pool, a thread pool of our own, and a process pool —
+//! without blocking the loop.
 //!
 //! ```text
 //! cargo run --example run_in_executor
@@ -18,18 +19,31 @@
 //!     with concurrent.futures.ThreadPoolExecutor() as pool:   # a pool of our own
 //!         result = await loop.run_in_executor(pool, func1)
 //!         print(result)
+//!     with concurrent.futures.ProcessPoolExecutor() as pool:  # worker processes
+//!         result = await loop.run_in_executor(pool, func1)
+//!         print(result)
 //! ```
 
 use std::time::Duration;
 
-use runtime::pool::ThreadPoolExecutor;
+use runtime::pool::{ProcessPoolExecutor, ThreadPoolExecutor};
 
 fn func1() -> &'static str {
     std::thread::sleep(Duration::from_millis(200)); // some blocking call
     "func1"
 }
 
-#[runtime::main]
+/// The same, as a function a worker process can run (no arguments: `()`).
+fn func1_job(_: ()) -> String {
+    func1().to_string()
+}
+
+runtime::process_functions! {
+    static FUNCTIONS = [func1_job];
+}
+
+// `process_pool = ...` makes a worker process serve jobs instead of running `main`'s body.
+#[runtime::main(process_pool = FUNCTIONS)]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The loop stays free while the blocking calls run.
     let ticker = runtime::spawn(async {
@@ -56,6 +70,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let result = runtime::run_in_executor_on(&pool, func1)?.await?;
         println!("{result}");
     } // dropping the pool = shutdown(wait=True)
+
+    // Scenario 3: a process pool; its future is awaitable like any other.
+    {
+        let pool = ProcessPoolExecutor::new(1)?;
+        let result: String = pool.submit("func1_job", &())?.await?;
+        println!("{result}");
+    } // the worker process is shut down and reaped
 
     ticker.cancel();
     Ok(())

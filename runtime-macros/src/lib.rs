@@ -44,6 +44,8 @@ impl Kind {
 
 struct Config {
     start_paused: bool,
+    /// `#[runtime::main(process_pool = REGISTRY)]`: serve as a pool worker if asked to.
+    process_pool: Option<syn::Expr>,
 }
 
 fn expand(args: TokenStream2, item: TokenStream2, kind: Kind) -> TokenStream2 {
@@ -88,6 +90,7 @@ fn error_stub(func: ItemFn) -> TokenStream2 {
 fn parse_config(args: TokenStream2, kind: Kind) -> syn::Result<Config> {
     let mut cfg = Config {
         start_paused: false,
+        process_pool: None,
     };
     let metas = Punctuated::<Meta, Token![,]>::parse_terminated.parse2(args)?;
     for meta in metas {
@@ -120,11 +123,15 @@ fn parse_config(args: TokenStream2, kind: Kind) -> syn::Result<Config> {
                     ),
                 ))
             }
+            (Kind::Main, "process_pool", Meta::NameValue(nv)) => {
+                cfg.process_pool = Some(nv.value.clone());
+            }
             (Kind::Main, _, _) => {
                 return Err(syn::Error::new_spanned(
                     &meta,
-                    "#[runtime::main] takes no options; configure a loop with \
-                     `runtime::Builder` and `Runtime::block_on` instead",
+                    "unknown option for #[runtime::main]: the only option is \
+                     `process_pool = REGISTRY`; configure a loop with `runtime::Builder` and \
+                     `Runtime::block_on` instead",
                 ))
             }
         }
@@ -178,12 +185,18 @@ fn generate(func: ItemFn, cfg: Config, kind: Kind) -> TokenStream2 {
     let body = quote_spanned! {span=> async move #block };
     let call_site = Span::call_site();
     match kind {
-        Kind::Main => quote_spanned! {call_site=>
-            #(#attrs)*
-            #vis #sig {
-                ::runtime::run(#body)
+        Kind::Main => {
+            let worker = cfg.process_pool.map(|reg| {
+                quote! { ::runtime::pool::process::worker_main(&#reg); }
+            });
+            quote_spanned! {call_site=>
+                #(#attrs)*
+                #vis #sig {
+                    #worker
+                    ::runtime::run(#body)
+                }
             }
-        },
+        }
         Kind::Test => {
             let paused = cfg.start_paused;
             quote_spanned! {call_site=>

@@ -145,7 +145,7 @@ async fn wait_on_many_tasks_finishes_each_once() {
     for t in done {
         total += t.await.unwrap().unwrap();
     }
-    assert_eq!(total, (0..n).sum());
+    assert_eq!(total, (0..n).sum::<u64>());
 }
 
 #[runtime::test(start_paused = true)]

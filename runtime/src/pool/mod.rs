@@ -21,6 +21,8 @@
 
 mod blocking;
 mod future;
+#[cfg(feature = "process-pool")]
+pub mod process;
 mod threads;
 mod wait;
 
@@ -28,5 +30,7 @@ pub use blocking::{
     run_in_executor, run_in_executor_on, run_in_executor_with_token, Blocking, CancelToken,
 };
 pub use future::{PoolError, PoolFuture, State, Timeout};
+#[cfg(feature = "process-pool")]
+pub use process::{ProcessPoolBuilder, ProcessPoolExecutor};
 pub use threads::{ShutDownError, ThreadPoolBuilder, ThreadPoolExecutor};
 pub use wait::{as_completed, wait};
