@@ -97,7 +97,17 @@ impl Peer {
 
     fn block_on<F: Future + 'static>(self, f: impl FnOnce() -> F) -> F::Output {
         match self {
-            Peer::Ours => runtime::Runtime::new().unwrap().block_on(f()),
+            Peer::Ours => {
+                let mut b = runtime::Builder::new();
+                // For experiments only: RUNTIME_BENCH_MAX_BLOCKING caps the blocking pool.
+                if let Some(n) = std::env::var("RUNTIME_BENCH_MAX_BLOCKING")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                {
+                    b = b.max_blocking_threads(n);
+                }
+                b.build().unwrap().block_on(f())
+            }
             Peer::Tokio => tokio::runtime::Builder::new_current_thread()
                 .enable_time()
                 .build()

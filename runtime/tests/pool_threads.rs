@@ -417,3 +417,32 @@ fn virtual_time_does_not_jump_while_blocking_work_runs() {
         assert_eq!(r.unwrap(), Ok("done"));
     });
 }
+
+#[test]
+fn blocking_jobs_get_threads_beyond_the_cpu_count() {
+    // Six jobs that block until all six run: the pool must grow past the number of CPUs
+    // (through its starvation monitor) for them to finish.
+    let pool = ThreadPoolExecutor::new(8);
+    let (started_tx, started_rx) = mpsc::channel();
+    let release = Arc::new(Barrier::new(7));
+    let futs: Vec<_> = (0..6)
+        .map(|_| {
+            let (tx, r) = (started_tx.clone(), release.clone());
+            pool.submit(move || {
+                tx.send(()).unwrap();
+                r.wait();
+            })
+            .unwrap()
+        })
+        .collect();
+    for _ in 0..6 {
+        started_rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("a blocked job never got a thread");
+    }
+    release.wait();
+    for f in futs {
+        f.result(None).unwrap();
+    }
+    assert!(pool.threads() >= 6);
+}

@@ -20,6 +20,10 @@ use crate::time::{Clock, Timers};
 /// readiness anyway (so a busy loop never starves sockets).
 const IO_CHECK_INTERVAL: u32 = 64;
 
+/// How many times the loop yields its thread, waiting for a blocking job's completion,
+/// before it parks in `epoll_wait` (only while `run_in_executor` jobs are in flight).
+const BLOCKING_SPIN_YIELDS: u32 = 8;
+
 pub(crate) struct Core {
     pub(crate) shared: Arc<Shared>,
     /// Tasks ready to be polled, FIFO (L3).
@@ -237,6 +241,18 @@ impl Core {
         };
         if let Some(max) = max_wait {
             timeout = Some(timeout.map_or(max, |t| t.min(max)));
+        }
+        if timeout != Some(Duration::ZERO) && self.blocking_in_flight.get() > 0 {
+            // Blocking jobs are running on the pool and their completions usually arrive
+            // within microseconds: yield the CPU to those threads a few times before
+            // paying for a park (epoll_wait) and the eventfd write that ends it.
+            for _ in 0..BLOCKING_SPIN_YIELDS {
+                if self.shared.remote.has_pending() {
+                    timeout = Some(Duration::ZERO);
+                    break;
+                }
+                std::thread::yield_now();
+            }
         }
         let may_block = timeout != Some(Duration::ZERO);
         let io_due = self.polls_since_io.get() >= IO_CHECK_INTERVAL || !busy;

@@ -28,12 +28,16 @@ impl std::error::Error for ShutDownError {}
 struct Job {
     run: Box<dyn FnOnce() -> Completion + Send>,
     cancel: Box<dyn FnOnce() + Send>,
+    /// When it was queued: the starvation monitor grows the pool past the number of CPUs
+    /// only for jobs that waited longer than `STARVATION`.
+    queued_at: Instant,
 }
 
 type Completion = Box<dyn FnOnce() + Send>;
 
-/// How many queued jobs per idle thread make the pool start another thread.
-const GROW_FACTOR: usize = 5;
+/// How long the oldest queued job may wait, while every thread is busy, before the
+/// monitor starts another thread beyond the number of CPUs.
+const STARVATION: Duration = Duration::from_millis(1);
 
 struct State {
     jobs: VecDeque<Job>,
@@ -45,6 +49,8 @@ struct State {
     shutdown: bool,
     handles: Vec<JoinHandle<()>>,
     next_name: usize,
+    /// The starvation monitor, started the first time the pool reaches `fast_limit`.
+    monitor: Option<JoinHandle<()>>,
 }
 
 pub(crate) struct Shared {
@@ -53,7 +59,12 @@ pub(crate) struct Shared {
     work: Condvar,
     /// Signals a worker's exit to `shutdown(wait)`.
     exited: Condvar,
+    /// Wakes the starvation monitor (jobs queued with every thread busy, or shutdown).
+    monitor_cv: Condvar,
     max_workers: usize,
+    /// Up to this many threads, a job that finds no idle thread starts one at once;
+    /// beyond it, only the starvation monitor adds threads.
+    fast_limit: usize,
     prefix: String,
     idle_timeout: Option<Duration>,
     initializer: Option<Arc<dyn Fn() + Send + Sync>>,
@@ -117,10 +128,15 @@ impl ThreadPoolBuilder {
                     shutdown: false,
                     handles: Vec::new(),
                     next_name: 0,
+                    monitor: None,
                 }),
                 work: Condvar::new(),
                 exited: Condvar::new(),
+                monitor_cv: Condvar::new(),
                 max_workers: self.max_workers,
+                fast_limit: std::thread::available_parallelism()
+                    .map_or(1, |n| n.get())
+                    .min(self.max_workers),
                 prefix: self.prefix,
                 idle_timeout: self.idle_timeout,
                 initializer: self.initializer,
@@ -201,6 +217,7 @@ impl ThreadPoolExecutor {
             cancel: Box::new(move || {
                 cancel_fut.cancel();
             }),
+            queued_at: Instant::now(),
         };
         self.shared.push(job)?;
         Ok(fut)
@@ -271,30 +288,82 @@ impl Shared {
         Ok(())
     }
 
-    /// Starts threads while the queue is longer than `GROW_FACTOR` jobs per idle thread
-    /// (rule P2). Called when a job is queued and when a worker takes one, so a burst of
-    /// jobs brings up threads one after another rather than one per job at once. A new
-    /// thread counts as idle from the start. Returns whether a thread was started.
+    /// Starts threads for queued jobs that no idle thread will take (rule P2): at once up to
+    /// `fast_limit` threads (the number of CPUs); beyond that the starvation monitor decides,
+    /// so that a stream of short jobs is served by as many threads as there are CPUs, while
+    /// jobs that block (sleep, I/O) still get their own threads, one millisecond later.
+    /// Returns whether a thread was started.
     fn grow(self: &Arc<Self>, st: &mut State) -> bool {
         let mut started = false;
-        while st.jobs.len() > st.idle * GROW_FACTOR && st.threads < self.max_workers {
-            let name = format!("{}-{}", self.prefix, st.next_name);
-            let me = self.clone();
-            match std::thread::Builder::new()
-                .name(name)
-                .spawn(move || me.worker())
-            {
-                Ok(h) => {
-                    st.handles.push(h);
-                    st.next_name += 1;
-                    st.threads += 1;
-                    st.idle += 1;
-                    started = true;
-                }
-                Err(_) => break, // out of threads: the existing ones will get to it
+        while st.jobs.len() > st.idle && st.threads < self.max_workers {
+            if st.threads >= self.fast_limit {
+                self.wake_monitor(st);
+                break;
             }
+            if !self.spawn_worker(st) {
+                break;
+            }
+            started = true;
         }
         started
+    }
+
+    fn spawn_worker(self: &Arc<Self>, st: &mut State) -> bool {
+        let name = format!("{}-{}", self.prefix, st.next_name);
+        let me = self.clone();
+        match std::thread::Builder::new()
+            .name(name)
+            .spawn(move || me.worker())
+        {
+            Ok(h) => {
+                st.handles.push(h);
+                st.next_name += 1;
+                st.threads += 1;
+                st.idle += 1; // counts as idle until it takes a job
+                true
+            }
+            Err(_) => false, // out of threads: the existing ones will get to it
+        }
+    }
+
+    fn wake_monitor(self: &Arc<Self>, st: &mut State) {
+        if st.monitor.is_none() {
+            let me = self.clone();
+            st.monitor = std::thread::Builder::new()
+                .name(format!("{}-monitor", self.prefix))
+                .spawn(move || me.monitor())
+                .ok();
+        }
+        self.monitor_cv.notify_one();
+    }
+
+    /// Adds a thread whenever the oldest queued job has waited `STARVATION` with no
+    /// idle thread to take it; sleeps while there is nothing to watch.
+    fn monitor(self: Arc<Self>) {
+        let mut st = lock(&self);
+        loop {
+            if st.shutdown && st.jobs.is_empty() {
+                return;
+            }
+            let starving = st.idle == 0 && st.threads < self.max_workers;
+            match st.jobs.front().map(|j| j.queued_at.elapsed()) {
+                Some(age) if starving && age >= STARVATION => {
+                    self.spawn_worker(&mut st);
+                    continue;
+                }
+                Some(age) if starving => {
+                    st = self
+                        .monitor_cv
+                        .wait_timeout(st, STARVATION - age)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0;
+                }
+                _ => {
+                    // Nothing waits, or an idle thread will take it: sleep until woken.
+                    st = self.monitor_cv.wait(st).unwrap_or_else(|e| e.into_inner());
+                }
+            }
+        }
     }
 
     /// A worker thread. `idle` counts the threads not running a job (starting, waiting,
@@ -367,6 +436,7 @@ impl Shared {
             (job.cancel)();
         }
         self.work.notify_all();
+        self.monitor_cv.notify_all();
         if !wait {
             return 0;
         }
@@ -388,8 +458,10 @@ impl Shared {
             };
         }
         let handles = std::mem::take(&mut st.handles);
+        let monitor = st.monitor.take();
         drop(st);
-        for h in handles {
+        self.monitor_cv.notify_all();
+        for h in handles.into_iter().chain(monitor) {
             let _ = h.join();
         }
         0
