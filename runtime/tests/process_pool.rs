@@ -162,8 +162,55 @@ fn awaitable_on_the_loop() {
     assert_eq!(out, Ok(81));
 }
 
+/// Run as a child of the test: starts a pool, prints its workers' pids, dies abruptly.
+fn orphan_maker() {
+    let pool = ProcessPoolExecutor::new(2).unwrap();
+    assert_eq!(
+        pool.submit::<u64, _>("square", &2u64).unwrap().result(None),
+        Ok(4)
+    );
+    println!("{:?}", pool.worker_pids());
+    std::process::abort(); // no shutdown, no destructors
+}
+
+fn workers_exit_when_the_parent_dies() {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .env("PROCESS_POOL_TEST_ORPHAN", "1")
+        .stderr(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the parent aborted");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let pids: Vec<u32> = text
+        .trim()
+        .trim_matches(|c| c == '[' || c == ']')
+        .split(',')
+        .map(|p| p.trim().parse().unwrap())
+        .collect();
+    assert_eq!(pids.len(), 2);
+    // Orphaned workers read end-of-file on their socket and exit. (Reaping them is then
+    // the job of whatever adopted them, so a zombie counts as exited here.)
+    let exited = |pid: u32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |st| {
+            st.rsplit(')')
+                .next()
+                .is_some_and(|rest| rest.trim_start().starts_with('Z'))
+        })
+    };
+    for _ in 0..500 {
+        if pids.iter().all(|p| exited(*p)) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("workers {pids:?} outlived their parent");
+}
+
 fn main() {
     runtime::pool::process::worker_main(&FUNCS);
+    if std::env::var_os("PROCESS_POOL_TEST_ORPHAN").is_some() {
+        orphan_maker();
+    }
     // Keep the default hook quiet about the panics provoked on purpose in workers.
     let tests: &[(&str, fn())] = &[
         ("submits_and_maps_in_order", submits_and_maps_in_order),
@@ -193,6 +240,10 @@ fn main() {
             dropping_the_pool_is_shutdown_with_wait,
         ),
         ("awaitable_on_the_loop", awaitable_on_the_loop),
+        (
+            "workers_exit_when_the_parent_dies",
+            workers_exit_when_the_parent_dies,
+        ),
     ];
     let filter: Vec<String> = std::env::args()
         .skip(1)
