@@ -21,6 +21,20 @@ struct Shared {
     chunks: Mutex<Vec<*mut [Member]>>,
 }
 
+impl Shared {
+    /// Wakes the task polling the combinator (outside the lock: waking may take others).
+    fn wake_parent(&self) {
+        let parent = self
+            .parent
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(w) = parent {
+            w.wake();
+        }
+    }
+}
+
 impl Drop for Shared {
     fn drop(&mut self) {
         for chunk in self
@@ -61,14 +75,7 @@ impl Member {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(self.index);
-        let parent = shared
-            .parent
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        if let Some(w) = parent {
-            w.wake();
-        }
+        shared.wake_parent();
     }
 }
 
@@ -183,15 +190,7 @@ impl ReadySet {
 
     /// Wakes whoever polls the combinator (e.g. a member was added from elsewhere).
     pub(crate) fn wake_parent(&self) {
-        let parent = self
-            .shared
-            .parent
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        if let Some(w) = parent {
-            w.wake();
-        }
+        self.shared.wake_parent();
     }
 
     /// Records the waker of the polling task (call at the start of each poll).
