@@ -10,6 +10,7 @@
 //! - [`time`]: the clock, virtual time, the timer heap, [`sleep`], [`timeout`], [`time::interval`].
 //! - `reactor`: the `mio::Poll`, the slab of I/O registrations, the cross-thread waker.
 //! - [`io`]: [`io::Source`], any mio source on the loop.
+//! - [`net`]: TCP and UDP sockets on the reactor.
 //! - `runtime-macros`: `#[runtime::main]` and `#[runtime::test]`.
 #![deny(missing_docs)]
 #![deny(clippy::undocumented_unsafe_blocks)]
@@ -20,6 +21,7 @@ extern crate self as runtime;
 pub mod combine;
 pub mod event_loop;
 pub mod io;
+pub mod net;
 pub mod pool;
 mod reactor;
 pub mod stream;

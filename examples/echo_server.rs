@@ -1,0 +1,37 @@
+//! An echo server (asyncio's `start_server` story): every connection gets its own task
+//! that sends back whatever it receives. Its partner is `echo_client`.
+//!
+//! ```text
+//! cargo run --example echo_server -- [ADDR]     # default 127.0.0.1:8080
+//! ```
+
+use runtime::net::{TcpListener, TcpStream};
+
+async fn handle(mut conn: TcpStream) -> std::io::Result<()> {
+    let mut buf = vec![0u8; 4096];
+    loop {
+        let n = conn.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(()); // the client closed
+        }
+        conn.write_all(&buf[..n]).await?;
+    }
+}
+
+#[runtime::main]
+async fn main() -> std::io::Result<()> {
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:8080".into());
+    let listener = TcpListener::bind(&addr)?;
+    println!("echo server listening on {}", listener.local_addr()?);
+    loop {
+        let (conn, peer) = listener.accept().await?;
+        runtime::spawn(async move {
+            if let Err(e) = handle(conn).await {
+                eprintln!("{peer}: {e}");
+            }
+        })
+        .detach();
+    }
+}

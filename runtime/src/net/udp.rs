@@ -1,0 +1,126 @@
+//! UDP on the loop's reactor.
+
+use std::fmt;
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+
+use crate::io::{Interest, Source};
+
+/// A UDP socket on the running loop.
+///
+/// # Examples
+///
+/// ```
+/// use runtime::net::UdpSocket;
+///
+/// runtime::run(async {
+///     let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+///     let b = UdpSocket::bind("127.0.0.1:0").unwrap();
+///     a.send_to(b"ping", b.local_addr().unwrap()).await.unwrap();
+///     let mut buf = [0u8; 16];
+///     let (n, from) = b.recv_from(&mut buf).await.unwrap();
+///     assert_eq!(&buf[..n], b"ping");
+///     assert_eq!(from, a.local_addr().unwrap());
+/// });
+/// ```
+pub struct UdpSocket {
+    source: Source<mio::net::UdpSocket>,
+}
+
+impl UdpSocket {
+    /// Binds to `addr` (the first address that works).
+    ///
+    /// # Errors
+    ///
+    /// The OS error (e.g. `AddrInUse`).
+    ///
+    /// # Panics
+    ///
+    /// Outside a running loop.
+    pub fn bind(addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
+        let mut last = None;
+        for a in addr.to_socket_addrs()? {
+            match mio::net::UdpSocket::bind(a) {
+                Ok(s) => {
+                    return Ok(UdpSocket {
+                        source: Source::new(s, Interest::READABLE | Interest::WRITABLE)?,
+                    })
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last
+            .unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address to bind")))
+    }
+
+    /// Sends a datagram to `target`.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub async fn send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
+        self.source.write_with(|s| s.send_to(buf, target)).await
+    }
+
+    /// Receives a datagram and its sender.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.source.read_with(|s| s.recv_from(buf)).await
+    }
+
+    /// Sets the default peer for `send` and `recv` (and filters what `recv` gets).
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn connect(&self, addr: SocketAddr) -> io::Result<()> {
+        self.source.get_ref().connect(addr)
+    }
+
+    /// Sends to the connected peer.
+    ///
+    /// # Errors
+    ///
+    /// The OS error (`NotConnected` without `connect`).
+    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        self.source.write_with(|s| s.send(buf)).await
+    }
+
+    /// Receives from the connected peer.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.source.read_with(|s| s.recv(buf)).await
+    }
+
+    /// The bound address.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.source.get_ref().local_addr()
+    }
+
+    /// Allows sending to broadcast addresses.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
+        self.source.get_ref().set_broadcast(on)
+    }
+}
+
+impl fmt::Debug for UdpSocket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UdpSocket")
+            .field("addr", &self.local_addr().ok())
+            .finish()
+    }
+}
