@@ -163,7 +163,17 @@ impl TcpStream {
     ///
     /// Cancel safe: a dropped `read` consumed nothing.
     pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.read_shared(buf).await
+    }
+
+    /// `read` through a shared reference (for the split halves of asyncio streams).
+    pub(crate) async fn read_shared(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.source.read_with(|mut s| s.read(buf)).await
+    }
+
+    /// `write` through a shared reference (for the split halves of asyncio streams).
+    pub(crate) async fn write_shared(&self, buf: &[u8]) -> io::Result<usize> {
+        self.source.write_with(|mut s| s.write(buf)).await
     }
 
     /// Reads exactly `buf.len()` bytes.
@@ -206,7 +216,7 @@ impl TcpStream {
     ///
     /// The OS error (e.g. `BrokenPipe` once the peer is gone).
     pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.source.write_with(|mut s| s.write(buf)).await
+        self.write_shared(buf).await
     }
 
     /// Writes all of `buf`.
