@@ -156,3 +156,27 @@ fn udp_send_recv_and_connected_mode() {
         receiver.await.unwrap();
     });
 }
+
+#[test]
+fn unix_stream_pair_and_datagrams() {
+    use runtime::net::{UnixDatagram, UnixStream};
+    runtime::run(async {
+        let (mut a, mut b) = UnixStream::pair().unwrap();
+        let echo = runtime::spawn(async move {
+            let mut buf = [0u8; 4];
+            b.read_exact(&mut buf).await.unwrap();
+            b.write_all(&buf).await.unwrap();
+        });
+        a.write_all(b"unix").await.unwrap();
+        let mut back = [0u8; 4];
+        a.read_exact(&mut back).await.unwrap();
+        assert_eq!(&back, b"unix");
+        echo.await.unwrap();
+
+        let (x, y) = UnixDatagram::pair().unwrap();
+        x.send(b"dgram").await.unwrap();
+        let mut buf = [0u8; 16];
+        let n = y.recv(&mut buf).await.unwrap();
+        assert_eq!(&buf[..n], b"dgram");
+    });
+}

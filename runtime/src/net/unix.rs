@@ -1,0 +1,242 @@
+//! Unix-domain sockets on the loop's reactor.
+
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::net::Shutdown;
+use std::path::Path;
+
+use crate::io::{Interest, Source};
+
+/// A Unix-domain stream listener.
+///
+/// # Examples
+///
+/// ```
+/// use runtime::net::{UnixListener, UnixStream};
+///
+/// runtime::run(async {
+///     let dir = std::env::temp_dir().join(format!("runtime-doc-{}", std::process::id()));
+///     std::fs::create_dir_all(&dir).unwrap();
+///     let path = dir.join("sock");
+///     let _ = std::fs::remove_file(&path);
+///     let listener = UnixListener::bind(&path).unwrap();
+///     let client = runtime::spawn({
+///         let path = path.clone();
+///         async move {
+///             let mut c = UnixStream::connect(&path).await.unwrap();
+///             c.write_all(b"hi").await.unwrap();
+///         }
+///     });
+///     let mut conn = listener.accept().await.unwrap();
+///     let mut buf = [0u8; 2];
+///     conn.read_exact(&mut buf).await.unwrap();
+///     assert_eq!(&buf, b"hi");
+///     client.await.unwrap();
+///     std::fs::remove_dir_all(&dir).unwrap();
+/// });
+/// ```
+pub struct UnixListener {
+    source: Source<mio::net::UnixListener>,
+}
+
+impl UnixListener {
+    /// Binds to the filesystem `path`.
+    ///
+    /// # Errors
+    ///
+    /// The OS error (e.g. `AddrInUse` if the path exists).
+    ///
+    /// # Panics
+    ///
+    /// Outside a running loop.
+    pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
+        Ok(UnixListener {
+            source: Source::new(mio::net::UnixListener::bind(path)?, Interest::READABLE)?,
+        })
+    }
+
+    /// Waits for a connection.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `accept`.
+    pub async fn accept(&self) -> io::Result<UnixStream> {
+        let (s, _) = self.source.read_with(|l| l.accept()).await?;
+        UnixStream::from_mio(s)
+    }
+}
+
+impl fmt::Debug for UnixListener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("UnixListener")
+    }
+}
+
+/// A Unix-domain stream connection.
+pub struct UnixStream {
+    source: Source<mio::net::UnixStream>,
+}
+
+impl UnixStream {
+    /// Connects to the socket at `path`.
+    ///
+    /// # Errors
+    ///
+    /// The OS error (e.g. `NotFound`, `ConnectionRefused`).
+    pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
+        let s = UnixStream::from_mio(mio::net::UnixStream::connect(path)?)?;
+        s.source.writable().await?;
+        if let Some(e) = s.source.get_ref().take_error()? {
+            return Err(e);
+        }
+        Ok(s)
+    }
+
+    /// A connected pair (like `socketpair(2)`).
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
+        let (a, b) = mio::net::UnixStream::pair()?;
+        Ok((UnixStream::from_mio(a)?, UnixStream::from_mio(b)?))
+    }
+
+    fn from_mio(s: mio::net::UnixStream) -> io::Result<UnixStream> {
+        Ok(UnixStream {
+            source: Source::new(s, Interest::READABLE | Interest::WRITABLE)?,
+        })
+    }
+
+    /// Reads some bytes; `Ok(0)` at end of stream.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.source.read_with(|mut s| s.read(buf)).await
+    }
+
+    /// Reads exactly `buf.len()` bytes.
+    ///
+    /// # Errors
+    ///
+    /// `UnexpectedEof` if the stream ends first, or the OS error.
+    pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
+        let mut filled = 0;
+        while filled < buf.len() {
+            let n = self.read(&mut buf[filled..]).await?;
+            if n == 0 {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            filled += n;
+        }
+        Ok(())
+    }
+
+    /// Writes some bytes.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.source.write_with(|mut s| s.write(buf)).await
+    }
+
+    /// Writes all of `buf`.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub async fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
+        while !buf.is_empty() {
+            let n = self.write(buf).await?;
+            if n == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            buf = &buf[n..];
+        }
+        Ok(())
+    }
+
+    /// Shuts down one or both directions.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.source.get_ref().shutdown(how)
+    }
+}
+
+impl fmt::Debug for UnixStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("UnixStream")
+    }
+}
+
+/// A Unix-domain datagram socket.
+pub struct UnixDatagram {
+    source: Source<mio::net::UnixDatagram>,
+}
+
+impl UnixDatagram {
+    /// Binds to the filesystem `path`.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixDatagram> {
+        Self::from_mio(mio::net::UnixDatagram::bind(path)?)
+    }
+
+    /// A connected, unnamed pair.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn pair() -> io::Result<(UnixDatagram, UnixDatagram)> {
+        let (a, b) = mio::net::UnixDatagram::pair()?;
+        Ok((Self::from_mio(a)?, Self::from_mio(b)?))
+    }
+
+    fn from_mio(s: mio::net::UnixDatagram) -> io::Result<UnixDatagram> {
+        Ok(UnixDatagram {
+            source: Source::new(s, Interest::READABLE | Interest::WRITABLE)?,
+        })
+    }
+
+    /// Sends a datagram to the socket at `path`.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub async fn send_to(&self, buf: &[u8], path: impl AsRef<Path>) -> io::Result<usize> {
+        let path = path.as_ref();
+        self.source.write_with(|s| s.send_to(buf, path)).await
+    }
+
+    /// Receives a datagram.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.source.read_with(|s| s.recv(buf)).await
+    }
+
+    /// Sends to the connected peer.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        self.source.write_with(|s| s.send(buf)).await
+    }
+}
+
+impl fmt::Debug for UnixDatagram {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("UnixDatagram")
+    }
+}
