@@ -175,7 +175,6 @@ impl Builder {
         core.max_blocking_threads.set(self.max_blocking_threads);
         Ok(Runtime {
             core: Box::new(core),
-            max_blocking_threads: self.max_blocking_threads,
             blocking_shutdown_timeout: self.blocking_shutdown_timeout,
         })
     }
@@ -202,7 +201,6 @@ impl Builder {
 /// ```
 pub struct Runtime {
     core: Box<Core>,
-    max_blocking_threads: usize,
     blocking_shutdown_timeout: Duration,
 }
 
@@ -314,7 +312,7 @@ impl Runtime {
 
     /// The configured limit of blocking-pool threads.
     pub fn max_blocking_threads(&self) -> usize {
-        self.max_blocking_threads
+        self.core.max_blocking_threads.get()
     }
 
     fn check_fatal(&self) {

@@ -183,6 +183,69 @@ impl<S: mio::event::Source> Source<S> {
     }
 }
 
+/// Byte-stream operations for sources that read and write through a shared reference
+/// (mio's TCP and Unix streams): the loops every stream type needs, written once.
+impl<S> Source<S>
+where
+    S: mio::event::Source,
+    for<'a> &'a S: io::Read + io::Write,
+{
+    /// Reads some bytes; `Ok(0)` at end of stream.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: a dropped `read` consumed nothing.
+    pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.read_with(|mut s| io::Read::read(&mut s, buf)).await
+    }
+
+    /// Reads exactly `buf.len()` bytes.
+    ///
+    /// # Errors
+    ///
+    /// `UnexpectedEof` if the stream ends first, or the OS error.
+    pub async fn read_exact(&self, buf: &mut [u8]) -> io::Result<()> {
+        let mut filled = 0;
+        while filled < buf.len() {
+            let n = self.read(&mut buf[filled..]).await?;
+            if n == 0 {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            filled += n;
+        }
+        Ok(())
+    }
+
+    /// Writes some bytes; returns how many were written.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
+        self.write_with(|mut s| io::Write::write(&mut s, buf)).await
+    }
+
+    /// Writes all of `buf`.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub async fn write_all(&self, mut buf: &[u8]) -> io::Result<()> {
+        while !buf.is_empty() {
+            let n = self.write(buf).await?;
+            if n == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            buf = &buf[n..];
+        }
+        Ok(())
+    }
+}
+
 impl<S: mio::event::Source> Drop for Source<S> {
     fn drop(&mut self) {
         if let Some(mut io) = self.io.take() {

@@ -78,7 +78,7 @@ impl StreamReader {
         }
         let old = self.buf.len();
         self.buf.resize(old + 8192, 0);
-        let n = self.stream.read_shared(&mut self.buf[old..]).await;
+        let n = self.stream.source().read(&mut self.buf[old..]).await;
         let n = match n {
             Ok(n) => n,
             Err(e) => {
@@ -208,7 +208,7 @@ impl StreamWriter {
     pub async fn drain(&mut self) -> io::Result<()> {
         let mut sent = 0;
         while sent < self.pending.len() {
-            let n = self.stream.write_shared(&self.pending[sent..]).await?;
+            let n = self.stream.source().write(&self.pending[sent..]).await?;
             if n == 0 {
                 return Err(io::ErrorKind::WriteZero.into());
             }

@@ -1,7 +1,7 @@
 //! TCP on the loop's reactor: [`TcpListener`] and [`TcpStream`].
 
 use std::fmt;
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
 
 use crate::io::{Interest, Source};
@@ -163,17 +163,12 @@ impl TcpStream {
     ///
     /// Cancel safe: a dropped `read` consumed nothing.
     pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.read_shared(buf).await
+        self.source.read(buf).await
     }
 
-    /// `read` through a shared reference (for the split halves of asyncio streams).
-    pub(crate) async fn read_shared(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.source.read_with(|mut s| s.read(buf)).await
-    }
-
-    /// `write` through a shared reference (for the split halves of asyncio streams).
-    pub(crate) async fn write_shared(&self, buf: &[u8]) -> io::Result<usize> {
-        self.source.write_with(|mut s| s.write(buf)).await
+    /// The registered socket (shared by the split halves of asyncio streams).
+    pub(crate) fn source(&self) -> &Source<mio::net::TcpStream> {
+        &self.source
     }
 
     /// Reads exactly `buf.len()` bytes.
@@ -182,15 +177,7 @@ impl TcpStream {
     ///
     /// `UnexpectedEof` if the stream ends first, or the OS error.
     pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
-        let mut filled = 0;
-        while filled < buf.len() {
-            let n = self.read(&mut buf[filled..]).await?;
-            if n == 0 {
-                return Err(io::ErrorKind::UnexpectedEof.into());
-            }
-            filled += n;
-        }
-        Ok(())
+        self.source.read_exact(buf).await
     }
 
     /// Reads until end of stream, appending to `out`; returns how many bytes were read.
@@ -216,7 +203,7 @@ impl TcpStream {
     ///
     /// The OS error (e.g. `BrokenPipe` once the peer is gone).
     pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.write_shared(buf).await
+        self.source.write(buf).await
     }
 
     /// Writes all of `buf`.
@@ -224,15 +211,8 @@ impl TcpStream {
     /// # Errors
     ///
     /// The OS error.
-    pub async fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
-        while !buf.is_empty() {
-            let n = self.write(buf).await?;
-            if n == 0 {
-                return Err(io::ErrorKind::WriteZero.into());
-            }
-            buf = &buf[n..];
-        }
-        Ok(())
+    pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.source.write_all(buf).await
     }
 
     /// Shuts down the read half, the write half, or both.

@@ -1,7 +1,7 @@
 //! Unix-domain sockets on the loop's reactor.
 
 use std::fmt;
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::Shutdown;
 use std::path::Path;
 
@@ -114,7 +114,7 @@ impl UnixStream {
     ///
     /// The OS error.
     pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.source.read_with(|mut s| s.read(buf)).await
+        self.source.read(buf).await
     }
 
     /// Reads exactly `buf.len()` bytes.
@@ -123,15 +123,7 @@ impl UnixStream {
     ///
     /// `UnexpectedEof` if the stream ends first, or the OS error.
     pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
-        let mut filled = 0;
-        while filled < buf.len() {
-            let n = self.read(&mut buf[filled..]).await?;
-            if n == 0 {
-                return Err(io::ErrorKind::UnexpectedEof.into());
-            }
-            filled += n;
-        }
-        Ok(())
+        self.source.read_exact(buf).await
     }
 
     /// Writes some bytes.
@@ -140,7 +132,7 @@ impl UnixStream {
     ///
     /// The OS error.
     pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.source.write_with(|mut s| s.write(buf)).await
+        self.source.write(buf).await
     }
 
     /// Writes all of `buf`.
@@ -148,15 +140,8 @@ impl UnixStream {
     /// # Errors
     ///
     /// The OS error.
-    pub async fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
-        while !buf.is_empty() {
-            let n = self.write(buf).await?;
-            if n == 0 {
-                return Err(io::ErrorKind::WriteZero.into());
-            }
-            buf = &buf[n..];
-        }
-        Ok(())
+    pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.source.write_all(buf).await
     }
 
     /// Shuts down one or both directions.
