@@ -20,10 +20,13 @@ extern crate self as runtime;
 
 pub mod combine;
 pub mod event_loop;
+pub mod fs;
 pub mod io;
 pub mod net;
 pub mod pool;
+pub mod process;
 mod reactor;
+pub mod signal;
 pub mod stream;
 pub mod sync;
 pub mod task;

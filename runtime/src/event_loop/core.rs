@@ -40,6 +40,8 @@ pub(crate) struct Core {
     /// Scratch buffer for wakers collected from timers and I/O events.
     wakers: RefCell<Vec<Waker>>,
     polls_since_io: Cell<u32>,
+    /// The signal epoch this loop last saw (see `signal::epoch_changed`).
+    signal_epoch: Cell<u64>,
     current: Cell<Option<TaskRef>>,
     /// True while `block_on` drives the loop: only then does a woken main future count as work.
     pub(crate) in_block_on: Cell<bool>,
@@ -101,6 +103,7 @@ impl Core {
             injected: RefCell::new(Vec::new()),
             wakers: RefCell::new(Vec::new()),
             polls_since_io: Cell::new(0),
+            signal_epoch: Cell::new(0),
             current: Cell::new(None),
             in_block_on: Cell::new(false),
             blocking: RefCell::new(None),
@@ -256,7 +259,10 @@ impl Core {
         }
         let may_block = timeout != Some(Duration::ZERO);
         let io_due = self.polls_since_io.get() >= IO_CHECK_INTERVAL || !busy;
-        if may_block || (self.reactor.has_sources() && io_due) {
+        if may_block
+            || (io_due
+                && (self.reactor.has_sources() || crate::signal::epoch_changed(&self.signal_epoch)))
+        {
             if may_block && !self.shared.remote.park_begin() {
                 timeout = Some(Duration::ZERO);
             }

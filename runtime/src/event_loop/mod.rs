@@ -363,6 +363,14 @@ impl fmt::Debug for Runtime {
 /// future returns, every task still alive is cancelled and dropped, then the loop is
 /// closed. This is what `#[runtime::main]` calls.
 ///
+/// Ctrl-C: while `run` runs, and unless the program already handles `SIGINT` itself,
+/// the first Ctrl-C cancels the main future (dropping it runs its destructors and
+/// cancels the loop's other tasks, as asyncio 3.11 does), prints `KeyboardInterrupt`,
+/// and ends the process as killed by `SIGINT` (exit status 130 in a shell). A second
+/// Ctrl-C during that teardown kills at once. After `run` returns, `SIGINT` has its
+/// previous disposition again. To handle Ctrl-C yourself, use
+/// [`signal::ctrl_c`](crate::signal::ctrl_c) inside the future.
+///
 /// # Panics
 ///
 /// If a loop is already running on this thread (see [`AlreadyRunning`]), if the OS
@@ -383,5 +391,25 @@ pub fn run<F: Future>(future: F) -> F::Output {
     }
     let rt = Runtime::new()
         .unwrap_or_else(|e| panic!("runtime::run: cannot create the event loop: {e}"));
-    rt.block_on(future)
+    let out = rt.block_on(async move {
+        // asyncio 3.11: the first Ctrl-C cancels the main task (here: drops the main
+        // future, running its destructors); the loop then tears down as usual.
+        match crate::signal::interrupt_listener() {
+            Some(mut ctrl_c) => {
+                let interrupted = std::future::poll_fn(|cx| ctrl_c.poll_recv(cx));
+                match crate::combine::select(std::pin::pin!(future), std::pin::pin!(interrupted))
+                    .await
+                {
+                    crate::combine::Either::Left(v) => Some(v),
+                    crate::combine::Either::Right(_) => None,
+                }
+            }
+            None => Some(future.await),
+        }
+    });
+    drop(rt);
+    match out {
+        Some(v) => v,
+        None => crate::signal::die_of_interrupt(),
+    }
 }

@@ -3,7 +3,8 @@
 use std::fmt;
 use std::future::poll_fn;
 use std::io;
-use std::task::{Context, Poll};
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
 
 use mio::Interest;
 
@@ -50,9 +51,15 @@ impl<S: mio::event::Source> Source<S> {
     /// # Panics
     ///
     /// Outside a running loop.
-    pub fn new(mut io: S, interest: Interest) -> io::Result<Source<S>> {
+    pub fn new(io: S, interest: Interest) -> io::Result<Source<S>> {
+        Self::new_with(io, interest, true)
+    }
+
+    /// Registers `io`; `counted: false` for the loop's own helpers (the signal pipe) that
+    /// must not make a busy loop poll for I/O.
+    pub(crate) fn new_with(mut io: S, interest: Interest, counted: bool) -> io::Result<Source<S>> {
         context::expect_core(|core| {
-            let key = core.reactor.register(&mut io, interest)?;
+            let key = core.reactor.register_with(&mut io, interest, counted)?;
             Ok(Source {
                 io: Some(io),
                 key,
@@ -190,6 +197,30 @@ where
     S: mio::event::Source,
     for<'a> &'a S: io::Read + io::Write,
 {
+    /// Polls a read: `Ready(Ok(0))` at end of stream; `Pending` (with the task's waker
+    /// stored) until the source is readable.
+    pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        loop {
+            ready!(self.poll_ready(cx, Interest::READABLE))?;
+            match self.try_io(Interest::READABLE, |mut s| io::Read::read(&mut s, buf)) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                r => return Poll::Ready(r),
+            }
+        }
+    }
+
+    /// Polls a write; `Pending` (with the task's waker stored) until the source is
+    /// writable.
+    pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        loop {
+            ready!(self.poll_ready(cx, Interest::WRITABLE))?;
+            match self.try_io(Interest::WRITABLE, |mut s| io::Write::write(&mut s, buf)) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                r => return Poll::Ready(r),
+            }
+        }
+    }
+
     /// Reads some bytes; `Ok(0)` at end of stream.
     ///
     /// # Errors
@@ -243,6 +274,44 @@ where
             buf = &buf[n..];
         }
         Ok(())
+    }
+}
+
+/// `futures_io` reading for byte-stream sources (sockets, pipes, [`Fd`](super::Fd)).
+impl<S> futures_io::AsyncRead for Source<S>
+where
+    S: mio::event::Source + Unpin,
+    for<'a> &'a S: io::Read + io::Write,
+{
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        Source::poll_read(&self, cx, buf)
+    }
+}
+
+/// `futures_io` writing for byte-stream sources. `poll_flush` and `poll_close` have
+/// nothing to do (writes are not buffered; the descriptor closes when the `Source` is
+/// dropped); sockets' own types shut down their write side on close.
+impl<S> futures_io::AsyncWrite for Source<S>
+where
+    S: mio::event::Source + Unpin,
+    for<'a> &'a S: io::Read + io::Write,
+{
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Source::poll_write(&self, cx, buf)
+    }
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
     }
 }
 

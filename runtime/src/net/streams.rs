@@ -1,13 +1,48 @@
 //! asyncio-style streams: [`open_connection`] gives a reader and a writer;
-//! [`start_server`] runs a handler task per connection.
+//! [`start_server`] runs a handler task per connection. The `unix` variants do the same
+//! over Unix-domain sockets.
 
-use std::future::Future;
+use std::cell::Cell;
+use std::future::{poll_fn, Future};
 use std::io;
-use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::net::{Shutdown, SocketAddr};
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use super::{TcpListener, TcpStream};
+use super::addr::ToSocketAddrs;
+use super::tcp::Backoff;
+use super::{TcpListener, TcpStream, UnixListener, UnixStream};
+use crate::sync::Notify;
 use crate::task::Task;
+
+/// The connection under a reader/writer pair.
+enum Conn {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+impl Conn {
+    async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Conn::Tcp(s) => s.source().read(buf).await,
+            Conn::Unix(s) => s.source().read(buf).await,
+        }
+    }
+
+    async fn write(&self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Conn::Tcp(s) => s.source().write(buf).await,
+            Conn::Unix(s) => s.source().write(buf).await,
+        }
+    }
+
+    fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        match self {
+            Conn::Tcp(s) => s.shutdown(how),
+            Conn::Unix(s) => s.shutdown(how),
+        }
+    }
+}
 
 /// Connects and returns the two halves (asyncio `open_connection`).
 ///
@@ -38,10 +73,22 @@ use crate::task::Task;
 /// });
 /// ```
 pub async fn open_connection(addr: impl ToSocketAddrs) -> io::Result<(StreamReader, StreamWriter)> {
-    Ok(split(TcpStream::connect(addr).await?))
+    Ok(split(Conn::Tcp(TcpStream::connect(addr).await?)))
 }
 
-fn split(stream: TcpStream) -> (StreamReader, StreamWriter) {
+/// Connects to the Unix-domain socket at `path` and returns the two halves (asyncio
+/// `open_unix_connection`).
+///
+/// # Errors
+///
+/// The connect error (e.g. `NotFound`).
+pub async fn open_unix_connection(
+    path: impl AsRef<Path>,
+) -> io::Result<(StreamReader, StreamWriter)> {
+    Ok(split(Conn::Unix(UnixStream::connect(path).await?)))
+}
+
+fn split(stream: Conn) -> (StreamReader, StreamWriter) {
     let stream = Rc::new(stream);
     (
         StreamReader {
@@ -59,7 +106,7 @@ fn split(stream: TcpStream) -> (StreamReader, StreamWriter) {
 
 /// The reading half of a connection (asyncio `StreamReader`), buffered.
 pub struct StreamReader {
-    stream: Rc<TcpStream>,
+    stream: Rc<Conn>,
     buf: Vec<u8>,
     pos: usize,
     eof: bool,
@@ -78,7 +125,7 @@ impl StreamReader {
         }
         let old = self.buf.len();
         self.buf.resize(old + 8192, 0);
-        let n = self.stream.source().read(&mut self.buf[old..]).await;
+        let n = self.stream.read(&mut self.buf[old..]).await;
         let n = match n {
             Ok(n) => n,
             Err(e) => {
@@ -190,7 +237,7 @@ impl StreamReader {
 /// The writing half of a connection (asyncio `StreamWriter`): `write` buffers, `drain`
 /// sends.
 pub struct StreamWriter {
-    stream: Rc<TcpStream>,
+    stream: Rc<Conn>,
     pending: Vec<u8>,
 }
 
@@ -208,7 +255,7 @@ impl StreamWriter {
     pub async fn drain(&mut self) -> io::Result<()> {
         let mut sent = 0;
         while sent < self.pending.len() {
-            let n = self.stream.source().write(&self.pending[sent..]).await?;
+            let n = self.stream.write(&self.pending[sent..]).await?;
             if n == 0 {
                 return Err(io::ErrorKind::WriteZero.into());
             }
@@ -232,27 +279,93 @@ impl StreamWriter {
     ///
     /// # Errors
     ///
-    /// The OS error.
+    /// The OS error; `Unsupported` on a Unix-domain connection.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.stream.peer_addr()
+        match &*self.stream {
+            Conn::Tcp(s) => s.peer_addr(),
+            Conn::Unix(_) => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "a Unix-domain connection has no IP peer address",
+            )),
+        }
     }
 }
 
-/// A running server from [`start_server`].
+/// A running server from [`start_server`] or [`start_unix_server`].
+///
+/// [`close`](Server::close) stops accepting; [`wait_closed`](Server::wait_closed) then
+/// waits for the connection handlers still running (asyncio's `close()` +
+/// `wait_closed()`). Dropping the `Server` does not stop it (the accept loop is a
+/// detached task); call `close`.
 pub struct Server {
-    addr: SocketAddr,
+    addr: Option<SocketAddr>,
+    path: Option<PathBuf>,
     acceptor: Task<()>,
+    active: Rc<Active>,
+}
+
+/// Handlers still running, and a notification when the count reaches zero.
+#[derive(Default)]
+struct Active {
+    count: Cell<usize>,
+    accepting: Cell<bool>,
+    idle: Notify,
+}
+
+/// Decrements the handler count when a handler task ends (or is cancelled).
+struct HandlerGuard(Rc<Active>, bool);
+
+impl Drop for HandlerGuard {
+    fn drop(&mut self) {
+        if self.1 {
+            self.0.accepting.set(false);
+        }
+        let n = self.0.count.get() - 1;
+        self.0.count.set(n);
+        if n == 0 {
+            self.0.idle.notify_waiters();
+        }
+    }
 }
 
 impl Server {
     /// The bound address.
+    ///
+    /// # Panics
+    ///
+    /// For a Unix-domain server (see [`path`](Server::path)).
     pub fn local_addr(&self) -> SocketAddr {
-        self.addr
+        self.addr.expect(
+            "Server::local_addr: a Unix-domain server has a path, not an address; use path()",
+        )
+    }
+
+    /// The socket path of a Unix-domain server.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
     }
 
     /// Stops accepting connections; connections already accepted go on.
     pub fn close(&self) {
         self.acceptor.cancel();
+    }
+
+    /// Whether the server still accepts connections.
+    pub fn is_serving(&self) -> bool {
+        self.active.accepting.get()
+    }
+
+    /// How many connection handlers are running.
+    pub fn active_connections(&self) -> usize {
+        self.active.count.get() - usize::from(self.is_serving())
+    }
+
+    /// Waits until the server is closed and every connection handler has finished.
+    pub async fn wait_closed(&self) {
+        // The accept loop counts as one member: its guard drops when it is cancelled.
+        while self.active.count.get() > 0 {
+            self.active.idle.notified().await;
+        }
     }
 
     /// Runs until [`close`](Server::close) (asyncio `serve_forever`).
@@ -262,7 +375,8 @@ impl Server {
 }
 
 /// Accepts connections on `addr` and runs `handler(reader, writer)` as a task for each
-/// (asyncio `start_server`).
+/// (asyncio `start_server`). The accept loop backs off while the process is out of
+/// descriptors (see [`TcpListener::incoming`]).
 ///
 /// # Errors
 ///
@@ -278,20 +392,80 @@ where
 {
     let listener = TcpListener::bind(addr)?;
     let addr = listener.local_addr()?;
-    let acceptor = crate::spawn(async move {
-        loop {
-            match listener.accept().await {
-                Ok((stream, _)) => {
-                    let (r, w) = split(stream);
-                    crate::spawn(handler(r, w)).detach();
-                }
-                Err(e) => {
-                    // Out of descriptors and similar: back off instead of spinning.
-                    eprintln!("runtime: accept failed: {e}; retrying in 100 ms");
-                    crate::sleep(std::time::Duration::from_millis(100)).await;
+    Ok(serve(Some(addr), None, handler, move |cx| {
+        listener.poll_accept(cx).map_ok(|(s, _)| Conn::Tcp(s))
+    }))
+}
+
+/// Accepts connections on the Unix-domain socket `path` and runs `handler(reader,
+/// writer)` for each (asyncio `start_unix_server`).
+///
+/// # Errors
+///
+/// The bind error (e.g. `AddrInUse` if `path` exists).
+///
+/// # Panics
+///
+/// Outside a running loop.
+pub fn start_unix_server<H, Fut>(handler: H, path: impl AsRef<Path>) -> io::Result<Server>
+where
+    H: Fn(StreamReader, StreamWriter) -> Fut + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    let listener = UnixListener::bind(path.as_ref())?;
+    Ok(serve(
+        None,
+        Some(path.as_ref().to_owned()),
+        handler,
+        move |cx| listener.poll_accept(cx).map_ok(Conn::Unix),
+    ))
+}
+
+fn serve<H, Fut>(
+    addr: Option<SocketAddr>,
+    path: Option<PathBuf>,
+    handler: H,
+    mut accept: impl FnMut(&mut std::task::Context<'_>) -> std::task::Poll<io::Result<Conn>> + 'static,
+) -> Server
+where
+    H: Fn(StreamReader, StreamWriter) -> Fut + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    let active = Rc::new(Active::default());
+    active.count.set(1); // the accept loop itself
+    active.accepting.set(true);
+    let acceptor = crate::spawn({
+        let active = active.clone();
+        let guard = HandlerGuard(active.clone(), true);
+        async move {
+            let _guard = guard;
+            let mut backoff = Backoff::default();
+            loop {
+                match poll_fn(|cx| backoff.poll(cx, &mut accept)).await {
+                    Ok(conn) => {
+                        let (r, w) = split(conn);
+                        active.count.set(active.count.get() + 1);
+                        let guard = HandlerGuard(active.clone(), false);
+                        let fut = handler(r, w);
+                        crate::spawn(async move {
+                            let _guard = guard;
+                            fut.await;
+                        })
+                        .detach();
+                    }
+                    Err(e) => {
+                        // Not exhaustion (that waits inside `backoff`): report and pause.
+                        eprintln!("runtime: accept failed: {e}; retrying in 100 ms");
+                        crate::sleep(std::time::Duration::from_millis(100)).await;
+                    }
                 }
             }
         }
     });
-    Ok(Server { addr, acceptor })
+    Server {
+        addr,
+        path,
+        acceptor,
+        active,
+    }
 }

@@ -1,10 +1,18 @@
 //! TCP on the loop's reactor: [`TcpListener`] and [`TcpStream`].
 
 use std::fmt;
+use std::future::Future;
 use std::io;
-use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::net::{Shutdown, SocketAddr};
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+use std::time::Duration;
 
+use futures_core::Stream;
+
+use super::addr::{no_addresses, ToSocketAddrs};
 use crate::io::{Interest, Source};
+use crate::time::Sleep;
 
 /// A TCP listening socket on the running loop (asyncio `start_server`'s socket).
 ///
@@ -35,7 +43,10 @@ pub struct TcpListener {
 }
 
 impl TcpListener {
-    /// Binds to `addr` (the first address that works, as `std` does).
+    /// Binds to `addr` (the first address that works, as `std` does), with
+    /// `SO_REUSEADDR` set (so a restarted server can bind while old connections linger
+    /// in TIME_WAIT) and a backlog of 1024. A host name is resolved on this thread; for
+    /// other options use [`TcpSocket`](super::TcpSocket).
     ///
     /// # Errors
     ///
@@ -46,14 +57,13 @@ impl TcpListener {
     /// Outside a running loop.
     pub fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
         let mut last = None;
-        for a in addr.to_socket_addrs()? {
+        for a in addr.to_addrs().resolve_blocking()? {
             match mio::net::TcpListener::bind(a) {
                 Ok(l) => return Self::from_mio(l),
                 Err(e) => last = Some(e),
             }
         }
-        Err(last
-            .unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address to bind")))
+        Err(last.unwrap_or_else(no_addresses))
     }
 
     /// Wraps a bound `std` listener (it is switched to non-blocking mode).
@@ -66,7 +76,7 @@ impl TcpListener {
         Self::from_mio(mio::net::TcpListener::from_std(l))
     }
 
-    fn from_mio(l: mio::net::TcpListener) -> io::Result<TcpListener> {
+    pub(crate) fn from_mio(l: mio::net::TcpListener) -> io::Result<TcpListener> {
         Ok(TcpListener {
             source: Source::new(l, Interest::READABLE)?,
         })
@@ -82,8 +92,53 @@ impl TcpListener {
     ///
     /// Cancel safe: a dropped `accept` takes no connection.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let (s, peer) = self.source.read_with(|l| l.accept()).await?;
-        Ok((TcpStream::from_mio(s)?, peer))
+        std::future::poll_fn(|cx| self.poll_accept(cx)).await
+    }
+
+    /// Polls for a connection (the building block of [`accept`](TcpListener::accept)).
+    pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
+        loop {
+            ready!(self.source.poll_ready(cx, Interest::READABLE))?;
+            match self.source.try_io(Interest::READABLE, |l| l.accept()) {
+                Ok((s, peer)) => return Poll::Ready(TcpStream::from_mio(s).map(|s| (s, peer))),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+
+    /// The accepted connections as a [`Stream`], for `while let Some(conn) = ...` accept
+    /// loops. The stream never ends, and it survives resource exhaustion: when `accept`
+    /// fails with `EMFILE`, `ENFILE`, `ENOBUFS` or `ENOMEM` (out of descriptors or
+    /// memory), it reports nothing, sleeps (1 ms, doubling up to 1 s) and tries again,
+    /// so the loop neither spins nor stops, and serving resumes once descriptors are
+    /// free. A connection the peer aborted before it was accepted is skipped. Other
+    /// errors are yielded.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use runtime::net::{TcpListener, TcpStream};
+    /// use runtime::stream::StreamExt;
+    ///
+    /// runtime::run(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let addr = listener.local_addr().unwrap();
+    ///     let clients = runtime::spawn(async move {
+    ///         for _ in 0..3 {
+    ///             TcpStream::connect(addr).await.unwrap();
+    ///         }
+    ///     });
+    ///     let peers: Vec<_> = listener.incoming().take(3).map(|c| c.unwrap().peer_addr().unwrap()).collect().await;
+    ///     assert_eq!(peers.len(), 3);
+    ///     clients.await.unwrap();
+    /// });
+    /// ```
+    pub fn incoming(&self) -> Incoming<'_> {
+        Incoming {
+            listener: self,
+            backoff: Backoff::default(),
+        }
     }
 
     /// The bound address (with the port the OS picked for port 0).
@@ -93,6 +148,87 @@ impl TcpListener {
     /// The OS error.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.source.get_ref().local_addr()
+    }
+}
+
+/// Whether an `accept` error means "out of resources for now" (descriptors, buffers,
+/// memory): retry after a pause rather than stop or spin.
+pub(crate) fn is_exhaustion(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+    )
+}
+
+/// Whether an `accept` error concerns only the one connection (the peer gave up).
+pub(crate) fn is_per_connection(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionAborted | io::ErrorKind::ConnectionReset
+    ) || e.raw_os_error() == Some(libc::EPROTO)
+}
+
+/// The pause between accept attempts while out of descriptors.
+#[derive(Default)]
+pub(crate) struct Backoff {
+    sleep: Option<Pin<Box<Sleep>>>,
+    next: Duration,
+}
+
+impl Backoff {
+    const FIRST: Duration = Duration::from_millis(1);
+    const MAX: Duration = Duration::from_secs(1);
+
+    /// Polls `accept` through back-off pauses.
+    pub(crate) fn poll<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut accept: impl FnMut(&mut Context<'_>) -> Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        loop {
+            if let Some(sleep) = &mut self.sleep {
+                ready!(sleep.as_mut().poll(cx));
+                self.sleep = None;
+            }
+            match ready!(accept(cx)) {
+                Ok(t) => {
+                    self.next = Duration::ZERO;
+                    return Poll::Ready(Ok(t));
+                }
+                Err(e) if is_per_connection(&e) => continue,
+                Err(e) if is_exhaustion(&e) => {
+                    self.next = (self.next * 2).clamp(Self::FIRST, Self::MAX);
+                    self.sleep = Some(Box::pin(crate::sleep(self.next)));
+                }
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+}
+
+/// The stream of connections from [`TcpListener::incoming`].
+pub struct Incoming<'a> {
+    listener: &'a TcpListener,
+    backoff: Backoff,
+}
+
+impl Stream for Incoming<'_> {
+    type Item = io::Result<TcpStream>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        let listener = this.listener;
+        this.backoff
+            .poll(cx, |cx| listener.poll_accept(cx))
+            .map(|r| Some(r.map(|(s, _)| s)))
+    }
+}
+
+impl fmt::Debug for Incoming<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Incoming")
+            .field("listener", self.listener)
+            .finish()
     }
 }
 
@@ -110,27 +246,29 @@ pub struct TcpStream {
 }
 
 impl TcpStream {
-    /// Connects to `addr`, trying each resolved address in turn. Name resolution, if
-    /// `addr` needs it, blocks this thread (use an IP address on hot paths).
+    /// Connects to `addr`, trying each address in turn. A host name is resolved on the
+    /// blocking pool ([`lookup_host`](super::lookup_host)), so the loop goes on meanwhile.
     ///
     /// # Errors
     ///
-    /// The OS error of the last address tried (e.g. `ConnectionRefused`).
+    /// The resolver's error, or the OS error of the last address tried (e.g.
+    /// `ConnectionRefused`).
     pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
         let mut last = None;
-        for a in addr.to_socket_addrs()? {
-            match Self::connect_one(a).await {
+        for a in addr.to_addrs().resolve().await? {
+            match Self::connect_mio(mio::net::TcpStream::connect(a)).await {
                 Ok(s) => return Ok(s),
                 Err(e) => last = Some(e),
             }
         }
-        Err(last.unwrap_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidInput, "no address to connect to")
-        }))
+        Err(last.unwrap_or_else(no_addresses))
     }
 
-    async fn connect_one(addr: SocketAddr) -> io::Result<TcpStream> {
-        let stream = TcpStream::from_mio(mio::net::TcpStream::connect(addr)?)?;
+    /// Finishes a non-blocking connect started by mio (or by [`TcpSocket`](super::TcpSocket)).
+    pub(crate) async fn connect_mio(
+        started: io::Result<mio::net::TcpStream>,
+    ) -> io::Result<TcpStream> {
+        let stream = TcpStream::from_mio(started?)?;
         // A non-blocking connect completes when the socket turns writable; then the
         // pending error (if any) or the peer address tells how it went.
         stream.source.writable().await?;
@@ -258,6 +396,98 @@ impl TcpStream {
     /// The OS error.
     pub fn nodelay(&self) -> io::Result<bool> {
         self.source.get_ref().nodelay()
+    }
+
+    /// Sets `SO_LINGER`: `Some(Duration::ZERO)` makes closing reset the connection
+    /// (RST) instead of the orderly FIN; `None` restores the default.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
+        socket2::SockRef::from(self.source.get_ref()).set_linger(linger)
+    }
+
+    /// Turns TCP keep-alive probes on (after `idle` without traffic) or off (`None`).
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn set_keepalive(&self, idle: Option<Duration>) -> io::Result<()> {
+        let s = socket2::SockRef::from(self.source.get_ref());
+        match idle {
+            Some(t) => s.set_tcp_keepalive(&socket2::TcpKeepalive::new().with_time(t)),
+            None => s.set_keepalive(false),
+        }
+    }
+
+    /// Waits until the socket is readable (or closed, or in error).
+    ///
+    /// # Errors
+    ///
+    /// Using the stream off its loop.
+    pub async fn readable(&self) -> io::Result<()> {
+        self.source.readable().await
+    }
+
+    /// Waits until the socket is writable.
+    ///
+    /// # Errors
+    ///
+    /// Using the stream off its loop.
+    pub async fn writable(&self) -> io::Result<()> {
+        self.source.writable().await
+    }
+
+    /// Reads without waiting: `WouldBlock` if nothing is there (then await
+    /// [`readable`](TcpStream::readable)).
+    ///
+    /// # Errors
+    ///
+    /// The OS error or `WouldBlock`.
+    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.source
+            .try_io(Interest::READABLE, |mut s| io::Read::read(&mut s, buf))
+    }
+
+    /// Writes without waiting: `WouldBlock` if the send buffer is full.
+    ///
+    /// # Errors
+    ///
+    /// The OS error or `WouldBlock`.
+    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        self.source
+            .try_io(Interest::WRITABLE, |mut s| io::Write::write(&mut s, buf))
+    }
+}
+
+impl futures_io::AsyncRead for TcpStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.source.poll_read(cx, buf)
+    }
+}
+
+/// `poll_close` shuts down the write side: the peer reads end of stream.
+impl futures_io::AsyncWrite for TcpStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.source.poll_write(cx, buf)
+    }
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(match self.shutdown(Shutdown::Write) {
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+            r => r,
+        })
     }
 }
 

@@ -2,8 +2,9 @@
 
 use std::fmt;
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
+use super::addr::{no_addresses, ToSocketAddrs};
 use crate::io::{Interest, Source};
 
 /// A UDP socket on the running loop.
@@ -39,7 +40,7 @@ impl UdpSocket {
     /// Outside a running loop.
     pub fn bind(addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
         let mut last = None;
-        for a in addr.to_socket_addrs()? {
+        for a in addr.to_addrs().resolve_blocking()? {
             match mio::net::UdpSocket::bind(a) {
                 Ok(s) => {
                     return Ok(UdpSocket {
@@ -49,8 +50,7 @@ impl UdpSocket {
                 Err(e) => last = Some(e),
             }
         }
-        Err(last
-            .unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address to bind")))
+        Err(last.unwrap_or_else(no_addresses))
     }
 
     /// Sends a datagram to `target`.
@@ -114,6 +114,88 @@ impl UdpSocket {
     /// The OS error.
     pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
         self.source.get_ref().set_broadcast(on)
+    }
+
+    /// Whether sending to broadcast addresses is allowed.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn broadcast(&self) -> io::Result<bool> {
+        self.source.get_ref().broadcast()
+    }
+
+    /// Joins the IPv4 multicast group `group` on the interface with address `interface`
+    /// (`Ipv4Addr::UNSPECIFIED` lets the OS choose).
+    ///
+    /// # Errors
+    ///
+    /// The OS error (e.g. `group` is not a multicast address).
+    pub fn join_multicast_v4(&self, group: Ipv4Addr, interface: Ipv4Addr) -> io::Result<()> {
+        self.source.get_ref().join_multicast_v4(&group, &interface)
+    }
+
+    /// Leaves an IPv4 multicast group.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn leave_multicast_v4(&self, group: Ipv4Addr, interface: Ipv4Addr) -> io::Result<()> {
+        self.source.get_ref().leave_multicast_v4(&group, &interface)
+    }
+
+    /// Joins the IPv6 multicast group `group` on interface index `interface` (0: any).
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn join_multicast_v6(&self, group: Ipv6Addr, interface: u32) -> io::Result<()> {
+        self.source.get_ref().join_multicast_v6(&group, interface)
+    }
+
+    /// Leaves an IPv6 multicast group.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn leave_multicast_v6(&self, group: Ipv6Addr, interface: u32) -> io::Result<()> {
+        self.source.get_ref().leave_multicast_v6(&group, interface)
+    }
+
+    /// Whether this socket receives its own IPv4 multicast datagrams (default true).
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn set_multicast_loop_v4(&self, on: bool) -> io::Result<()> {
+        self.source.get_ref().set_multicast_loop_v4(on)
+    }
+
+    /// The IPv4 multicast time-to-live (default 1: the local network).
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn set_multicast_ttl_v4(&self, ttl: u32) -> io::Result<()> {
+        self.source.get_ref().set_multicast_ttl_v4(ttl)
+    }
+
+    /// Whether this socket receives its own IPv6 multicast datagrams.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn set_multicast_loop_v6(&self, on: bool) -> io::Result<()> {
+        self.source.get_ref().set_multicast_loop_v6(on)
+    }
+
+    /// The unicast time-to-live.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.source.get_ref().set_ttl(ttl)
     }
 }
 

@@ -4,6 +4,8 @@ use std::fmt;
 use std::io;
 use std::net::Shutdown;
 use std::path::Path;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
 
 use crate::io::{Interest, Source};
 
@@ -61,8 +63,19 @@ impl UnixListener {
     ///
     /// The OS error of `accept`.
     pub async fn accept(&self) -> io::Result<UnixStream> {
-        let (s, _) = self.source.read_with(|l| l.accept()).await?;
-        UnixStream::from_mio(s)
+        std::future::poll_fn(|cx| self.poll_accept(cx)).await
+    }
+
+    /// Polls for a connection.
+    pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<UnixStream>> {
+        loop {
+            ready!(self.source.poll_ready(cx, Interest::READABLE))?;
+            match self.source.try_io(Interest::READABLE, |l| l.accept()) {
+                Ok((s, _)) => return Poll::Ready(UnixStream::from_mio(s)),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
     }
 }
 
@@ -100,6 +113,11 @@ impl UnixStream {
     pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
         let (a, b) = mio::net::UnixStream::pair()?;
         Ok((UnixStream::from_mio(a)?, UnixStream::from_mio(b)?))
+    }
+
+    /// The registered socket (shared by the halves of asyncio streams).
+    pub(crate) fn source(&self) -> &Source<mio::net::UnixStream> {
+        &self.source
     }
 
     fn from_mio(s: mio::net::UnixStream) -> io::Result<UnixStream> {
@@ -151,6 +169,36 @@ impl UnixStream {
     /// The OS error.
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.source.get_ref().shutdown(how)
+    }
+}
+
+impl futures_io::AsyncRead for UnixStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.source.poll_read(cx, buf)
+    }
+}
+
+/// `poll_close` shuts down the write side: the peer reads end of stream.
+impl futures_io::AsyncWrite for UnixStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.source.poll_write(cx, buf)
+    }
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(match self.shutdown(Shutdown::Write) {
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+            r => r,
+        })
     }
 }
 

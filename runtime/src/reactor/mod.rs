@@ -30,6 +30,7 @@ pub(crate) const ERROR: u8 = 16;
 struct IoSlot {
     gen: u32,
     used: bool,
+    counted: bool,
     ready: u8,
     reader: Option<Waker>,
     writer: Option<Waker>,
@@ -80,11 +81,14 @@ impl Reactor {
         self.count.get() > 0
     }
 
-    /// Takes a slot and registers `source` under its token.
-    pub(crate) fn register(
+    /// Takes a slot and registers `source` under its token; an uncounted one (the signal self-pipe) does not make a busy
+    /// loop poll for I/O every `IO_CHECK_INTERVAL` polls (the loop checks the signal
+    /// epoch instead, see `signal::epoch_changed`).
+    pub(crate) fn register_with(
         &self,
         source: &mut impl mio::event::Source,
         interest: Interest,
+        counted: bool,
     ) -> io::Result<IoKey> {
         let key = {
             let mut slots = self.slots.borrow_mut();
@@ -97,6 +101,7 @@ impl Reactor {
             };
             let s = &mut slots[slot as usize];
             s.used = true;
+            s.counted = counted;
             s.ready = 0;
             IoKey { slot, gen: s.gen }
         };
@@ -104,7 +109,9 @@ impl Reactor {
             self.release(key);
             return Err(e);
         }
-        self.count.set(self.count.get() + 1);
+        if counted {
+            self.count.set(self.count.get() + 1);
+        }
         Ok(key)
     }
 
@@ -115,29 +122,28 @@ impl Reactor {
         key: IoKey,
     ) -> io::Result<()> {
         let r = self.registry.deregister(source);
-        if self.release(key) {
+        if self.release(key) == Some(true) {
             self.count.set(self.count.get() - 1);
         }
         r
     }
 
-    fn release(&self, key: IoKey) -> bool {
-        let (r, w) = {
+    /// Frees the slot of `key`; `Some(counted)` if it was in use.
+    fn release(&self, key: IoKey) -> Option<bool> {
+        let (r, w, counted) = {
             let mut slots = self.slots.borrow_mut();
-            let Some(s) = slots.get_mut(key.slot as usize) else {
-                return false;
-            };
+            let s = slots.get_mut(key.slot as usize)?;
             if !s.used || s.gen != key.gen {
-                return false;
+                return None;
             }
             s.used = false;
             s.gen = s.gen.wrapping_add(1);
             s.ready = 0;
-            (s.reader.take(), s.writer.take())
+            (s.reader.take(), s.writer.take(), s.counted)
         };
         self.free.borrow_mut().push(key.slot);
         drop((r, w));
-        true
+        Some(counted)
     }
 
     /// The readiness bits of a registered source.
