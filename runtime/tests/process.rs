@@ -1,0 +1,168 @@
+//! Child processes: output capture, piped stdin to stdout, exit codes, kill, concurrent
+//! children, errors, and reaping (no zombies, also for dropped handles).
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use runtime::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use runtime::process::Command;
+use runtime::stream::StreamExt;
+
+/// The state letter of `/proc/<pid>/stat` (`Z` for a zombie), or `None` if the process
+/// is gone.
+fn proc_state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = stat.rsplit_once(')')?.1;
+    after.trim_start().chars().next()
+}
+
+#[runtime::test]
+async fn output_collects_stdout_stderr_and_status() {
+    let out = Command::new("sh")
+        .args(["-c", "echo out; echo err >&2; exit 3"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.stdout, b"out\n");
+    assert_eq!(out.stderr, b"err\n");
+    assert_eq!(out.status.code(), Some(3));
+}
+
+#[runtime::test]
+async fn piped_stdin_to_stdout_through_cat() {
+    let mut child = Command::new("cat")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    // 1 MiB: more than a pipe holds, so writing and reading must interleave.
+    let writer = runtime::spawn(async move {
+        for i in 0..16384 {
+            stdin
+                .write_all(format!("line {i:057}\n").as_bytes())
+                .await
+                .unwrap();
+        }
+        stdin.close().await.unwrap(); // cat sees end of file
+    });
+    let lines: Vec<String> = BufReader::new(stdout)
+        .lines()
+        .map(|l| l.unwrap())
+        .collect()
+        .await;
+    assert_eq!(lines.len(), 16384);
+    assert_eq!(lines[16383], format!("line {:057}", 16383));
+    writer.await.unwrap();
+    assert!(child.wait().await.unwrap().success());
+    assert!(child.id().is_none(), "reaped");
+}
+
+#[runtime::test]
+async fn wait_is_repeatable_and_try_wait_does_not_block() {
+    let mut child = Command::new("sh").args(["-c", "exit 7"]).spawn().unwrap();
+    let pid = child.id().unwrap();
+    let first = child.wait().await.unwrap();
+    assert_eq!(first.code(), Some(7));
+    assert_eq!(child.wait().await.unwrap(), first);
+    assert_eq!(child.try_wait().unwrap(), Some(first));
+    assert_eq!(proc_state(pid), None, "reaped, not a zombie");
+
+    let mut sleeper = Command::new("sleep").arg("10").spawn().unwrap();
+    assert_eq!(sleeper.try_wait().unwrap(), None);
+    let status = sleeper.kill().await.unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(libc::SIGKILL));
+}
+
+#[runtime::test]
+async fn many_children_at_once() {
+    let mut waits = Vec::new();
+    for i in 0..50 {
+        waits.push(runtime::spawn(async move {
+            let out = Command::new("sh")
+                .args(["-c", &format!("echo {i}")])
+                .output()
+                .await
+                .unwrap();
+            String::from_utf8(out.stdout).unwrap()
+        }));
+    }
+    for (i, w) in waits.into_iter().enumerate() {
+        assert_eq!(w.await.unwrap(), format!("{i}\n"));
+    }
+}
+
+#[runtime::test]
+async fn the_loop_runs_while_a_child_runs() {
+    let child = runtime::spawn(async { Command::new("sleep").arg("0.2").status().await.unwrap() });
+    let mut ticks = 0;
+    while !child.is_done() {
+        runtime::sleep(Duration::from_millis(10)).await;
+        ticks += 1;
+    }
+    assert!(child.await.unwrap().success());
+    assert!(
+        ticks > 3,
+        "the loop was blocked while waiting for the child"
+    );
+}
+
+#[runtime::test]
+async fn a_missing_program_is_not_found() {
+    let e = Command::new("/no/such/program").spawn().unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::NotFound);
+}
+
+#[runtime::test]
+async fn dropped_children_are_reaped() {
+    // Dropped while running: the reaper waits for it.
+    let child = Command::new("sleep").arg("0.05").spawn().unwrap();
+    let running_pid = child.id().unwrap();
+    drop(child);
+    // Dropped with kill_on_drop: killed, then reaped.
+    let child = Command::new("sleep")
+        .arg("100")
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let killed_pid = child.id().unwrap();
+    drop(child);
+    // Dropped after it exited but before anyone waited.
+    let child = Command::new("true").spawn().unwrap();
+    let exited_pid = child.id().unwrap();
+    runtime::sleep(Duration::from_millis(50)).await;
+    drop(child);
+    for pid in [running_pid, killed_pid, exited_pid] {
+        let mut gone = false;
+        for _ in 0..300 {
+            if proc_state(pid).is_none() {
+                gone = true;
+                break;
+            }
+            runtime::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(gone, "pid {pid} is still there ({:?})", proc_state(pid));
+    }
+}
+
+#[runtime::test]
+async fn stdout_can_be_read_while_the_child_is_alive() {
+    let mut child = Command::new("sh")
+        .args(["-c", "echo first; read x; echo got $x"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).await.unwrap();
+    assert_eq!(line, "first\n");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"reply\n").await.unwrap();
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).await.unwrap();
+    assert_eq!(rest, "got reply\n");
+    assert!(child.wait().await.unwrap().success());
+}

@@ -1,0 +1,192 @@
+//! Signals on the reactor: delivered while the loop is parked and while it is busy,
+//! coalescing, the disposition restored after the last listener, and `run` cancelling
+//! its main future on Ctrl-C (checked in a child process). Each test uses its own
+//! signal: the counters are process-wide.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use runtime::signal::{Signal, SignalKind};
+
+fn raise_later(sig: libc::c_int, after: Duration) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        std::thread::sleep(after);
+        // SAFETY: sending a signal to our own process, which listens for it.
+        unsafe { libc::kill(libc::getpid(), sig) };
+    })
+}
+
+fn disposition_is_default(sig: libc::c_int) -> bool {
+    // SAFETY: querying (not changing) the current action.
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(sig, std::ptr::null(), &mut old);
+        old.sa_sigaction == libc::SIG_DFL
+    }
+}
+
+#[runtime::test]
+async fn a_signal_wakes_a_parked_loop() {
+    let mut s = Signal::new(SignalKind::USER1).unwrap();
+    // Nothing else is runnable: the loop parks in epoll_wait until the pipe turns
+    // readable.
+    let t = raise_later(libc::SIGUSR1, Duration::from_millis(30));
+    s.recv().await;
+    t.join().unwrap();
+}
+
+#[runtime::test]
+async fn a_busy_loop_still_sees_signals() {
+    let mut s = Signal::new(SignalKind::WINDOW_CHANGE).unwrap();
+    let busy = runtime::spawn(async {
+        let mut n = 0u64;
+        loop {
+            n += 1;
+            runtime::yield_now().await;
+            if n == u64::MAX {
+                return n;
+            }
+        }
+    });
+    let t = raise_later(libc::SIGWINCH, Duration::from_millis(30));
+    s.recv().await;
+    busy.cancel();
+    t.join().unwrap();
+}
+
+#[runtime::test]
+async fn deliveries_before_a_look_coalesce_and_later_ones_count() {
+    let mut s = Signal::new(SignalKind::HANGUP).unwrap();
+    for _ in 0..3 {
+        // SAFETY: as above.
+        unsafe { libc::kill(libc::getpid(), libc::SIGHUP) };
+    }
+    // kill() may deliver to another thread a moment later: give all three time to land
+    // before looking (blocking the loop on purpose).
+    std::thread::sleep(Duration::from_millis(50));
+    s.recv().await;
+    let second = runtime::timeout(Duration::from_millis(50), s.recv()).await;
+    assert!(second.is_err(), "three quick deliveries are one item");
+    // SAFETY: as above.
+    unsafe { libc::kill(libc::getpid(), libc::SIGHUP) };
+    s.recv().await;
+}
+
+#[runtime::test]
+async fn every_listener_sees_each_delivery() {
+    let mut a = Signal::new(SignalKind::ALARM).unwrap();
+    let mut b = Signal::new(SignalKind::ALARM).unwrap();
+    let other = runtime::spawn(async move {
+        b.recv().await;
+    });
+    runtime::yield_now().await;
+    // SAFETY: as above.
+    unsafe { libc::kill(libc::getpid(), libc::SIGALRM) };
+    a.recv().await;
+    other.await.unwrap();
+}
+
+#[test]
+fn the_last_listener_restores_the_default_action() {
+    runtime::run(async {
+        assert!(disposition_is_default(libc::SIGTERM));
+        let a = Signal::new(SignalKind::TERMINATE).unwrap();
+        let b = Signal::new(SignalKind::TERMINATE).unwrap();
+        assert!(!disposition_is_default(libc::SIGTERM));
+        drop(a);
+        assert!(!disposition_is_default(libc::SIGTERM), "b still listens");
+        drop(b);
+        assert!(disposition_is_default(libc::SIGTERM));
+    });
+}
+
+#[runtime::test]
+async fn uncatchable_signals_are_a_typed_error() {
+    for bad in [libc::SIGKILL, libc::SIGSTOP, libc::SIGSEGV, 0, 99] {
+        let e = Signal::new(SignalKind::from_raw(bad)).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput, "signal {bad}");
+    }
+}
+
+/// In the child: `run` a main future that never ends; report readiness and whether
+/// its destructor ran.
+#[test]
+fn ctrl_c_child() {
+    if std::env::var_os("RUNTIME_CTRL_C_CHILD").is_none() {
+        return;
+    }
+    struct Guard;
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            println!("main dropped");
+        }
+    }
+    runtime::run(async {
+        let _g = Guard;
+        runtime::spawn(async {
+            struct Other;
+            impl Drop for Other {
+                fn drop(&mut self) {
+                    println!("other task cancelled");
+                }
+            }
+            let _o = Other;
+            std::future::pending::<()>().await
+        })
+        .detach();
+        println!("ready");
+        std::future::pending::<()>().await
+    });
+    println!("run returned"); // must not happen
+}
+
+#[test]
+fn run_cancels_the_main_future_on_ctrl_c() {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--exact", "ctrl_c_child", "--nocapture", "--test-threads=1"])
+        .env("RUNTIME_CTRL_C_CHILD", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // A background shell job (CI) starts us with SIGINT ignored, and the child would
+    // inherit that; `run` (like asyncio) leaves an ignored SIGINT alone. Give the child
+    // the default action a terminal would.
+    // SAFETY: signal() is async-signal-safe, as pre_exec requires.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().unwrap();
+    let pid = child.id() as libc::pid_t;
+    // A watchdog: a wedged child fails the test instead of hanging it.
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(30));
+        // SAFETY: signalling our own child (harmless if it is gone).
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    });
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(out.read_line(&mut line).unwrap() > 0, "child ended early");
+        if line.trim_end().ends_with("ready") {
+            break;
+        }
+    }
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(rest.contains("main dropped"), "stdout: {rest}");
+    assert!(rest.contains("other task cancelled"), "stdout: {rest}");
+    assert!(!rest.contains("run returned"), "stdout: {rest}");
+    assert!(err.contains("KeyboardInterrupt"), "stderr: {err}");
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(libc::SIGINT), "{status:?}");
+}
