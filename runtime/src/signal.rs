@@ -441,6 +441,9 @@ pub async fn ctrl_c() -> io::Result<()> {
 /// For [`run`](crate::run): a `SIGINT` listener if nobody else handles `SIGINT` (its
 /// disposition is the default); `None` otherwise or if listening fails.
 pub(crate) fn interrupt_listener() -> Option<Signal> {
+    if cfg!(miri) {
+        return None; // Miri cannot install signal handlers; nothing to interrupt there.
+    }
     let ours = global().listeners[libc::SIGINT as usize] > 0;
     if !ours && !is_default(libc::SIGINT) {
         return None;

@@ -1,7 +1,7 @@
 //! `Source<S>`: a mio source registered on the running loop.
 
 use std::fmt;
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
 use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
@@ -39,6 +39,10 @@ pub struct Source<S: mio::event::Source> {
     io: Option<S>,
     key: IoKey,
     loop_id: u64,
+    /// A stream socket: a short read or write means its kernel buffer was drained or
+    /// filled (IO3). Not assumed for other descriptors: a terminal returns one line per
+    /// read even when more are waiting.
+    stream_socket: bool,
 }
 
 impl<S: mio::event::Source> Source<S> {
@@ -64,8 +68,14 @@ impl<S: mio::event::Source> Source<S> {
                 io: Some(io),
                 key,
                 loop_id: core.shared.id,
+                stream_socket: false,
             })
         })
+    }
+
+    /// Marks a TCP or Unix stream socket (see `stream_socket`).
+    pub(crate) fn set_stream_socket(&mut self) {
+        self.stream_socket = true;
     }
 
     /// The wrapped source.
@@ -81,23 +91,50 @@ impl<S: mio::event::Source> Source<S> {
     /// Polls for readiness in `interest` (readable or writable). Closed and error
     /// conditions count as ready, so the following operation reports them.
     pub fn poll_ready(&self, cx: &mut Context<'_>, interest: Interest) -> Poll<io::Result<()>> {
+        self.poll_io(cx, interest.is_writable(), |_| Ok(()))
+    }
+
+    /// The one path every operation takes (IO2): one thread-local lookup and one
+    /// reactor borrow per attempt. If the source is ready, runs `op`; on `WouldBlock`
+    /// clears the readiness and tries again (which then stores the waker and returns
+    /// `Pending`). `write` picks the direction.
+    #[inline]
+    pub(crate) fn poll_io<R>(
+        &self,
+        cx: &mut Context<'_>,
+        write: bool,
+        mut op: impl FnMut(&S) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
         context::expect_core(|core| {
             if core.shared.id != self.loop_id {
                 return Poll::Ready(Err(io::Error::other(
                     "runtime::io::Source used on a loop other than the one it was created on",
                 )));
             }
-            let write = interest.is_writable();
-            let want = if write {
-                reactor::WRITABLE | reactor::WRITE_CLOSED | reactor::ERROR
+            let (want, bit) = if write {
+                (
+                    reactor::WRITABLE | reactor::WRITE_CLOSED | reactor::ERROR,
+                    reactor::WRITABLE,
+                )
             } else {
-                reactor::READABLE | reactor::READ_CLOSED | reactor::ERROR
+                (
+                    reactor::READABLE | reactor::READ_CLOSED | reactor::ERROR,
+                    reactor::READABLE,
+                )
             };
-            if core.reactor.readiness(self.key) & want != 0 {
-                return Poll::Ready(Ok(()));
+            let io = self.io.as_ref().expect("source present until drop");
+            loop {
+                if !core
+                    .reactor
+                    .ready_or_park(self.key, want, write, cx.waker())
+                {
+                    return Poll::Pending;
+                }
+                match op(io) {
+                    Err(e) if is_would_block(&e) => core.reactor.clear(self.key, bit),
+                    r => return Poll::Ready(r),
+                }
             }
-            core.reactor.set_waker(self.key, write, cx.waker());
-            Poll::Pending
         })
     }
 
@@ -151,13 +188,7 @@ impl<S: mio::event::Source> Source<S> {
     ///
     /// Whatever `f` returns other than `WouldBlock`.
     pub async fn read_with<R>(&self, mut f: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
-        loop {
-            self.readable().await?;
-            match self.try_io(Interest::READABLE, &mut f) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                r => return r,
-            }
-        }
+        poll_fn(|cx| self.poll_io(cx, false, &mut f)).await
     }
 
     /// Waits for writability and runs `f` until it does not return `WouldBlock`.
@@ -166,13 +197,7 @@ impl<S: mio::event::Source> Source<S> {
     ///
     /// Whatever `f` returns other than `WouldBlock`.
     pub async fn write_with<R>(&self, mut f: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
-        loop {
-            self.writable().await?;
-            match self.try_io(Interest::WRITABLE, &mut f) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                r => return r,
-            }
-        }
+        poll_fn(|cx| self.poll_io(cx, true, &mut f)).await
     }
 
     /// Deregisters the source and gives it back.
@@ -199,26 +224,34 @@ where
 {
     /// Polls a read: `Ready(Ok(0))` at end of stream; `Pending` (with the task's waker
     /// stored) until the source is readable.
+    #[inline]
     pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        loop {
-            ready!(self.poll_ready(cx, Interest::READABLE))?;
-            match self.try_io(Interest::READABLE, |mut s| io::Read::read(&mut s, buf)) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                r => return Poll::Ready(r),
+        let len = buf.len();
+        let r = ready!(self.poll_io(cx, false, |mut s| io::Read::read(&mut s, buf)));
+        if let Ok(n) = r {
+            if self.stream_socket && n > 0 && n < len {
+                // IO3: a short read drained the socket's receive queue, so the next read
+                // would only say WouldBlock; skip that system call and wait for the next
+                // edge (new data makes epoll report the source again).
+                self.clear_ready(Interest::READABLE);
             }
         }
+        Poll::Ready(r)
     }
 
     /// Polls a write; `Pending` (with the task's waker stored) until the source is
     /// writable.
+    #[inline]
     pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        loop {
-            ready!(self.poll_ready(cx, Interest::WRITABLE))?;
-            match self.try_io(Interest::WRITABLE, |mut s| io::Write::write(&mut s, buf)) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                r => return Poll::Ready(r),
+        let len = buf.len();
+        let r = ready!(self.poll_io(cx, true, |mut s| io::Write::write(&mut s, buf)));
+        if let Ok(n) = r {
+            if self.stream_socket && n < len {
+                // IO3: a short write filled the send buffer; wait for the next edge.
+                self.clear_ready(Interest::WRITABLE);
             }
         }
+        Poll::Ready(r)
     }
 
     /// Reads some bytes; `Ok(0)` at end of stream.
@@ -230,8 +263,8 @@ where
     /// # Cancel safety
     ///
     /// Cancel safe: a dropped `read` consumed nothing.
-    pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.read_with(|mut s| io::Read::read(&mut s, buf)).await
+    pub fn read<'a>(&'a self, buf: &'a mut [u8]) -> impl Future<Output = io::Result<usize>> + 'a {
+        poll_fn(move |cx| self.poll_read(cx, buf))
     }
 
     /// Reads exactly `buf.len()` bytes.
@@ -239,16 +272,20 @@ where
     /// # Errors
     ///
     /// `UnexpectedEof` if the stream ends first, or the OS error.
-    pub async fn read_exact(&self, buf: &mut [u8]) -> io::Result<()> {
+    pub fn read_exact<'a>(
+        &'a self,
+        buf: &'a mut [u8],
+    ) -> impl Future<Output = io::Result<()>> + 'a {
         let mut filled = 0;
-        while filled < buf.len() {
-            let n = self.read(&mut buf[filled..]).await?;
-            if n == 0 {
-                return Err(io::ErrorKind::UnexpectedEof.into());
+        poll_fn(move |cx| {
+            while filled < buf.len() {
+                match ready!(self.poll_read(cx, &mut buf[filled..]))? {
+                    0 => return Poll::Ready(Err(io::ErrorKind::UnexpectedEof.into())),
+                    n => filled += n,
+                }
             }
-            filled += n;
-        }
-        Ok(())
+            Poll::Ready(Ok(()))
+        })
     }
 
     /// Writes some bytes; returns how many were written.
@@ -256,8 +293,8 @@ where
     /// # Errors
     ///
     /// The OS error.
-    pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.write_with(|mut s| io::Write::write(&mut s, buf)).await
+    pub fn write<'a>(&'a self, buf: &'a [u8]) -> impl Future<Output = io::Result<usize>> + 'a {
+        poll_fn(move |cx| self.poll_write(cx, buf))
     }
 
     /// Writes all of `buf`.
@@ -265,16 +302,24 @@ where
     /// # Errors
     ///
     /// The OS error.
-    pub async fn write_all(&self, mut buf: &[u8]) -> io::Result<()> {
-        while !buf.is_empty() {
-            let n = self.write(buf).await?;
-            if n == 0 {
-                return Err(io::ErrorKind::WriteZero.into());
+    pub fn write_all<'a>(&'a self, buf: &'a [u8]) -> impl Future<Output = io::Result<()>> + 'a {
+        let mut rest = buf;
+        poll_fn(move |cx| {
+            while !rest.is_empty() {
+                match ready!(self.poll_write(cx, rest))? {
+                    0 => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                    n => rest = &rest[n..],
+                }
             }
-            buf = &buf[n..];
-        }
-        Ok(())
+            Poll::Ready(Ok(()))
+        })
     }
+}
+
+/// `EAGAIN` without decoding the error kind (the common case), else the kind.
+#[inline]
+fn is_would_block(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(libc::EAGAIN) || e.kind() == io::ErrorKind::WouldBlock
 }
 
 /// `futures_io` reading for byte-stream sources (sockets, pipes, [`Fd`](super::Fd)).

@@ -88,6 +88,22 @@ pub async fn open_unix_connection(
     Ok(split(Conn::Unix(UnixStream::connect(path).await?)))
 }
 
+impl TcpStream {
+    /// Wraps a connected stream (from your own accept loop, or a [`TcpSocket`](super::TcpSocket)
+    /// connect) in asyncio-style reader and writer halves (asyncio's
+    /// `open_connection(sock=...)`).
+    pub fn into_streams(self) -> (StreamReader, StreamWriter) {
+        split(Conn::Tcp(self))
+    }
+}
+
+impl UnixStream {
+    /// Wraps a connected Unix-domain stream in asyncio-style reader and writer halves.
+    pub fn into_streams(self) -> (StreamReader, StreamWriter) {
+        split(Conn::Unix(self))
+    }
+}
+
 fn split(stream: Conn) -> (StreamReader, StreamWriter) {
     let stream = Rc::new(stream);
     (
@@ -95,6 +111,7 @@ fn split(stream: Conn) -> (StreamReader, StreamWriter) {
             stream: stream.clone(),
             buf: Vec::new(),
             pos: 0,
+            end: 0,
             eof: false,
         },
         StreamWriter {
@@ -107,33 +124,57 @@ fn split(stream: Conn) -> (StreamReader, StreamWriter) {
 /// The reading half of a connection (asyncio `StreamReader`), buffered.
 pub struct StreamReader {
     stream: Rc<Conn>,
+    /// Zeroed once and reused: bytes `pos..end` are unread, `end..` is free room.
     buf: Vec<u8>,
     pos: usize,
+    end: usize,
     eof: bool,
 }
 
+/// The reader's first buffer; it doubles when one message outgrows it.
+const READ_BUFFER: usize = 8 * 1024;
+
+/// The first index of `needle` in `hay` (memchr on the first byte, then a compare).
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    let (&first, rest) = needle.split_first()?;
+    let mut from = 0;
+    while from + needle.len() <= hay.len() {
+        let i = from
+            + hay[from..=hay.len() - needle.len()]
+                .iter()
+                .position(|&b| b == first)?;
+        if hay[i + 1..].starts_with(rest) {
+            return Some(i);
+        }
+        from = i + 1;
+    }
+    None
+}
+
 impl StreamReader {
-    /// Reads more bytes into the buffer; false at end of stream.
+    /// Reads more bytes into the buffer; false at end of stream. Unread bytes keep
+    /// their offsets relative to `pos`.
     async fn fill(&mut self) -> io::Result<bool> {
         if self.eof {
             return Ok(false);
         }
-        if self.pos > 0 {
-            // Drop what was consumed; offsets relative to `pos` stay valid.
-            self.buf.drain(..self.pos);
+        if self.pos == self.end {
             self.pos = 0;
+            self.end = 0;
         }
-        let old = self.buf.len();
-        self.buf.resize(old + 8192, 0);
-        let n = self.stream.read(&mut self.buf[old..]).await;
-        let n = match n {
-            Ok(n) => n,
-            Err(e) => {
-                self.buf.truncate(old);
-                return Err(e);
+        if self.buf.is_empty() {
+            self.buf = vec![0; READ_BUFFER];
+        } else if self.end == self.buf.len() {
+            if self.pos > 0 {
+                self.buf.copy_within(self.pos..self.end, 0);
+                self.end -= self.pos;
+                self.pos = 0;
+            } else {
+                self.buf.resize(self.buf.len() * 2, 0);
             }
-        };
-        self.buf.truncate(old + n);
+        }
+        let n = self.stream.read(&mut self.buf[self.end..]).await?;
+        self.end += n;
         if n == 0 {
             self.eof = true;
         }
@@ -142,6 +183,7 @@ impl StreamReader {
 
     fn take(&mut self, n: usize) -> Vec<u8> {
         let out = self.buf[self.pos..self.pos + n].to_vec();
+        debug_assert!(self.pos + n <= self.end);
         self.pos += n;
         out
     }
@@ -152,10 +194,10 @@ impl StreamReader {
     ///
     /// The OS error.
     pub async fn read(&mut self, n: usize) -> io::Result<Vec<u8>> {
-        if self.pos == self.buf.len() {
+        if self.pos == self.end {
             self.fill().await?;
         }
-        let k = n.min(self.buf.len() - self.pos);
+        let k = n.min(self.end - self.pos);
         Ok(self.take(k))
     }
 
@@ -165,11 +207,11 @@ impl StreamReader {
     ///
     /// `UnexpectedEof` if the stream ends first (asyncio's `IncompleteReadError`).
     pub async fn readexactly(&mut self, n: usize) -> io::Result<Vec<u8>> {
-        while self.buf.len() - self.pos < n {
+        while self.end - self.pos < n {
             if !self.fill().await? {
                 return Err(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
-                    format!("{} bytes read of {n} expected", self.buf.len() - self.pos),
+                    format!("{} bytes read of {n} expected", self.end - self.pos),
                 ));
             }
         }
@@ -193,11 +235,8 @@ impl StreamReader {
         // Bytes after `pos` already searched (less an overlap for a split separator).
         let mut checked = 0;
         loop {
-            let avail = &self.buf[self.pos..];
-            if let Some(i) = avail[checked..]
-                .windows(separator.len())
-                .position(|w| w == separator)
-            {
+            let avail = &self.buf[self.pos..self.end];
+            if let Some(i) = find(&avail[checked..], separator) {
                 let end = checked + i + separator.len();
                 return Ok(self.take(end));
             }
@@ -221,7 +260,7 @@ impl StreamReader {
         match self.readuntil(b"\n").await {
             Ok(line) => Ok(line),
             Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                let rest = self.buf.len() - self.pos;
+                let rest = self.end - self.pos;
                 Ok(self.take(rest))
             }
             Err(e) => Err(e),
@@ -230,7 +269,7 @@ impl StreamReader {
 
     /// True once the peer closed and the buffer is empty.
     pub fn at_eof(&self) -> bool {
-        self.eof && self.pos == self.buf.len()
+        self.eof && self.pos == self.end
     }
 }
 

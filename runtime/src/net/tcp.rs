@@ -286,9 +286,9 @@ impl TcpStream {
     }
 
     fn from_mio(s: mio::net::TcpStream) -> io::Result<TcpStream> {
-        Ok(TcpStream {
-            source: Source::new(s, Interest::READABLE | Interest::WRITABLE)?,
-        })
+        let mut source = Source::new(s, Interest::READABLE | Interest::WRITABLE)?;
+        source.set_stream_socket();
+        Ok(TcpStream { source })
     }
 
     /// Reads some bytes; `Ok(0)` at end of stream.
@@ -300,8 +300,11 @@ impl TcpStream {
     /// # Cancel safety
     ///
     /// Cancel safe: a dropped `read` consumed nothing.
-    pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.source.read(buf).await
+    pub fn read<'a>(
+        &'a mut self,
+        buf: &'a mut [u8],
+    ) -> impl Future<Output = io::Result<usize>> + 'a {
+        self.source.read(buf)
     }
 
     /// The registered socket (shared by the split halves of asyncio streams).
@@ -314,8 +317,11 @@ impl TcpStream {
     /// # Errors
     ///
     /// `UnexpectedEof` if the stream ends first, or the OS error.
-    pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
-        self.source.read_exact(buf).await
+    pub fn read_exact<'a>(
+        &'a mut self,
+        buf: &'a mut [u8],
+    ) -> impl Future<Output = io::Result<()>> + 'a {
+        self.source.read_exact(buf)
     }
 
     /// Reads until end of stream, appending to `out`; returns how many bytes were read.
@@ -340,8 +346,8 @@ impl TcpStream {
     /// # Errors
     ///
     /// The OS error (e.g. `BrokenPipe` once the peer is gone).
-    pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.source.write(buf).await
+    pub fn write<'a>(&'a mut self, buf: &'a [u8]) -> impl Future<Output = io::Result<usize>> + 'a {
+        self.source.write(buf)
     }
 
     /// Writes all of `buf`.
@@ -349,8 +355,8 @@ impl TcpStream {
     /// # Errors
     ///
     /// The OS error.
-    pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        self.source.write_all(buf).await
+    pub fn write_all<'a>(&'a mut self, buf: &'a [u8]) -> impl Future<Output = io::Result<()>> + 'a {
+        self.source.write_all(buf)
     }
 
     /// Shuts down the read half, the write half, or both.

@@ -1,6 +1,7 @@
 //! Unix-domain sockets on the loop's reactor.
 
 use std::fmt;
+use std::future::Future;
 use std::io;
 use std::net::Shutdown;
 use std::path::Path;
@@ -121,9 +122,9 @@ impl UnixStream {
     }
 
     fn from_mio(s: mio::net::UnixStream) -> io::Result<UnixStream> {
-        Ok(UnixStream {
-            source: Source::new(s, Interest::READABLE | Interest::WRITABLE)?,
-        })
+        let mut source = Source::new(s, Interest::READABLE | Interest::WRITABLE)?;
+        source.set_stream_socket();
+        Ok(UnixStream { source })
     }
 
     /// Reads some bytes; `Ok(0)` at end of stream.
@@ -131,8 +132,11 @@ impl UnixStream {
     /// # Errors
     ///
     /// The OS error.
-    pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.source.read(buf).await
+    pub fn read<'a>(
+        &'a mut self,
+        buf: &'a mut [u8],
+    ) -> impl Future<Output = io::Result<usize>> + 'a {
+        self.source.read(buf)
     }
 
     /// Reads exactly `buf.len()` bytes.
@@ -140,8 +144,11 @@ impl UnixStream {
     /// # Errors
     ///
     /// `UnexpectedEof` if the stream ends first, or the OS error.
-    pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
-        self.source.read_exact(buf).await
+    pub fn read_exact<'a>(
+        &'a mut self,
+        buf: &'a mut [u8],
+    ) -> impl Future<Output = io::Result<()>> + 'a {
+        self.source.read_exact(buf)
     }
 
     /// Writes some bytes.
@@ -149,8 +156,8 @@ impl UnixStream {
     /// # Errors
     ///
     /// The OS error.
-    pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.source.write(buf).await
+    pub fn write<'a>(&'a mut self, buf: &'a [u8]) -> impl Future<Output = io::Result<usize>> + 'a {
+        self.source.write(buf)
     }
 
     /// Writes all of `buf`.
@@ -158,8 +165,8 @@ impl UnixStream {
     /// # Errors
     ///
     /// The OS error.
-    pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        self.source.write_all(buf).await
+    pub fn write_all<'a>(&'a mut self, buf: &'a [u8]) -> impl Future<Output = io::Result<()>> + 'a {
+        self.source.write_all(buf)
     }
 
     /// Shuts down one or both directions.

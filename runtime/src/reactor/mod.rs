@@ -146,13 +146,30 @@ impl Reactor {
         Some(counted)
     }
 
-    /// The readiness bits of a registered source.
-    pub(crate) fn readiness(&self, key: IoKey) -> u8 {
-        let slots = self.slots.borrow();
-        match slots.get(key.slot as usize) {
-            Some(s) if s.gen == key.gen => s.ready,
-            _ => 0,
-        }
+    /// The hot path of every socket operation, in one borrow: true if any of `want` is
+    /// set; otherwise stores `waker` as the reader (`write == false`) or writer and
+    /// returns false. A key whose slot was reused reports not ready and stores nothing.
+    #[inline]
+    pub(crate) fn ready_or_park(&self, key: IoKey, want: u8, write: bool, waker: &Waker) -> bool {
+        let old = {
+            let mut slots = self.slots.borrow_mut();
+            let Some(s) = slots.get_mut(key.slot as usize) else {
+                return false;
+            };
+            if s.gen != key.gen {
+                return false;
+            }
+            if s.ready & want != 0 {
+                return true;
+            }
+            let slot = if write { &mut s.writer } else { &mut s.reader };
+            match slot {
+                Some(w) if w.will_wake(waker) => return false,
+                _ => slot.replace(waker.clone()),
+            }
+        };
+        drop(old); // outside the borrow: dropping a waker may run arbitrary code
+        false
     }
 
     /// Clears readiness bits after an operation returned `WouldBlock` (IO2).
@@ -163,26 +180,6 @@ impl Reactor {
                 s.ready &= !bits;
             }
         }
-    }
-
-    /// Stores the waker to wake when the source becomes readable (`write == false`) or
-    /// writable (`write == true`).
-    pub(crate) fn set_waker(&self, key: IoKey, write: bool, waker: &Waker) {
-        let old = {
-            let mut slots = self.slots.borrow_mut();
-            let Some(s) = slots.get_mut(key.slot as usize) else {
-                return;
-            };
-            if s.gen != key.gen {
-                return;
-            }
-            let slot = if write { &mut s.writer } else { &mut s.reader };
-            match slot {
-                Some(w) if w.will_wake(waker) => None,
-                _ => slot.replace(waker.clone()),
-            }
-        };
-        drop(old);
     }
 
     /// Waits for events at most `timeout` and moves the wakers to wake into `out`.

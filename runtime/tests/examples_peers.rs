@@ -1,0 +1,265 @@
+//! The network examples against real peers nobody here wrote: `download` against
+//! Python's `http.server`, `redis` against `redis-server`, `http_server` against `curl`,
+//! and `per_core` against many clients. A peer that is not installed skips its test
+//! with a printed reason. The example binaries are the ones `cargo test` builds.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap().join("examples");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: `cargo test` builds the examples; run `cargo build --examples`",
+        path.display()
+    );
+    path
+}
+
+fn have(program: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for_port(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "nothing listens on port {port}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Kills and reaps a peer process when the test ends, pass or fail.
+struct Peer(Child);
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("runtime-peers-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn download_fetches_files_from_python_http_server() {
+    if !have("python3") {
+        eprintln!("skipped: python3 is not installed (needed for http.server)");
+        return;
+    }
+    let served = scratch("served");
+    let out = scratch("out");
+    let files: Vec<(String, Vec<u8>)> = [("a.jpg", 307_200usize), ("b.jpg", 1), ("c.bin", 1 << 20)]
+        .iter()
+        .map(|(name, size)| {
+            let data: Vec<u8> = (0..*size).map(|i| (i * 31 % 253) as u8).collect();
+            std::fs::write(served.join(name), &data).unwrap();
+            (name.to_string(), data)
+        })
+        .collect();
+    let port = free_port();
+    let _server = Peer(
+        Command::new("python3")
+            .args([
+                "-m",
+                "http.server",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+            ])
+            .current_dir(&served)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for_port(port);
+    let mut cmd = Command::new(example("download"));
+    cmd.arg("--out").arg(&out);
+    for (name, _) in &files {
+        cmd.arg(format!("http://localhost:{port}/{name}?source=test"));
+    }
+    let result = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert!(
+        result.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    assert_eq!(
+        stdout,
+        "send\nsend\nsend\ndownload\ndownload\ndownload\nover\n"
+    );
+    for (name, data) in &files {
+        let got = std::fs::read(out.join(name)).unwrap();
+        assert!(
+            got == *data,
+            "{name}: {} bytes, expected {}",
+            got.len(),
+            data.len()
+        );
+    }
+    // A missing file is an error exit, not a hang or a panic.
+    let result = Command::new(example("download"))
+        .arg("--out")
+        .arg(&out)
+        .arg(format!("http://127.0.0.1:{port}/missing.jpg"))
+        .output()
+        .unwrap();
+    assert!(!result.status.success());
+    assert!(String::from_utf8_lossy(&result.stderr).contains("404"));
+    let _ = std::fs::remove_dir_all(&served);
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn redis_talks_to_a_real_redis_server() {
+    if !have("redis-server") {
+        eprintln!("skipped: redis-server is not installed (.ci/run installs it with apt-get)");
+        return;
+    }
+    let port = free_port();
+    let dir = scratch("redis");
+    let _server = Peer(
+        Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .current_dir(&dir)
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for_port(port);
+    let result = Command::new(example("redis"))
+        .arg(format!("127.0.0.1:{port}"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert!(
+        result.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    assert_eq!(
+        stdout,
+        concat!(
+            "execute 1: HGETALL car -> {\"key1\": \"1\", \"key2\": \"2\", \"key3\": \"3\"}\n",
+            "execute 2: HGETALL car -> {\"key1\": \"1\", \"key2\": \"2\", \"key3\": \"3\"}\n",
+            "SET greeting -> OK; GET greeting -> \"hello from runtime\"\n",
+            "pipelined 1000 INCR in one write: last reply 1000\n",
+            "GET no-such-key -> (nil)\n",
+            "HGETALL on a string -> error: WRONGTYPE\n",
+        )
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Starts a server example on port 0 and returns it with the URL it prints.
+fn start_server_example(
+    name: &str,
+    args: &[&str],
+) -> (Peer, BufReader<std::process::ChildStdout>, String) {
+    let mut child = Command::new(example(name))
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("{name} printed {line:?}"))
+        .to_owned();
+    (Peer(child), out, url)
+}
+
+#[test]
+fn http_server_answers_curl_with_keep_alive() {
+    if !have("curl") {
+        eprintln!("skipped: curl is not installed");
+        return;
+    }
+    let (_server, _out, url) = start_server_example("http_server", &["127.0.0.1:0"]);
+    let out = Command::new("curl")
+        .args(["-s", "-v", "--max-time", "10", &url, &url, &url])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Hello World!".repeat(3)
+    );
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.contains("Re-using existing connection") || log.contains("Reusing existing"),
+        "{log}"
+    );
+}
+
+#[test]
+fn per_core_spreads_connections_over_loops() {
+    let (mut server, mut out, url) =
+        start_server_example("per_core", &["127.0.0.1:0", "--loops", "2"]);
+    let addr = url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let clients: Vec<_> = (0..64)
+        .map(|_| {
+            let addr = addr.clone();
+            std::thread::spawn(move || {
+                let mut s = TcpStream::connect(&addr).unwrap();
+                // Two requests on one connection (keep-alive), then close.
+                s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                    .unwrap();
+                let mut resp = String::new();
+                s.read_to_string(&mut resp).unwrap();
+                resp.matches("Hello World!").count()
+            })
+        })
+        .collect();
+    for c in clients {
+        assert_eq!(c.join().unwrap(), 2);
+    }
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(server.0.id() as libc::pid_t, libc::SIGINT) };
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    assert!(server.0.wait().unwrap().success());
+    let counts: Vec<usize> = rest
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(2)?.parse().ok())
+        .collect();
+    assert_eq!(counts.len(), 2, "{rest}");
+    assert_eq!(counts.iter().sum::<usize>(), 64, "{rest}");
+}
