@@ -263,3 +263,80 @@ fn per_core_spreads_connections_over_loops() {
     assert_eq!(counts.len(), 2, "{rest}");
     assert_eq!(counts.iter().sum::<usize>(), 64, "{rest}");
 }
+
+#[test]
+fn echo_server_echoes_for_a_python_client() {
+    if !have("python3") {
+        eprintln!("skipped: python3 is not installed");
+        return;
+    }
+    let mut server = Command::new(example("echo_server"))
+        .arg("127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _server = Peer(server);
+    let addr = line.rsplit(' ').next().unwrap().trim().to_owned();
+    let (host, port) = addr.rsplit_once(':').unwrap();
+    let script = format!(
+        "import socket\n\
+         s = socket.create_connection(('{host}', {port}))\n\
+         for msg in [b'one', b'two' * 1000, b'three']:\n\
+         \x20   s.sendall(msg)\n\
+         \x20   got = b''\n\
+         \x20   while len(got) < len(msg):\n\
+         \x20       got += s.recv(65536)\n\
+         \x20   print(len(got), got == msg)\n"
+    );
+    let out = Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "3 True\n3000 True\n5 True\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn echo_client_talks_to_a_python_asyncio_echo_server() {
+    if !have("python3") {
+        eprintln!("skipped: python3 is not installed");
+        return;
+    }
+    let script = "import asyncio\n\
+        async def echo(r, w):\n\
+        \x20   while data := await r.read(65536):\n\
+        \x20       w.write(data)\n\
+        \x20       await w.drain()\n\
+        \x20   w.close()\n\
+        async def main():\n\
+        \x20   server = await asyncio.start_server(echo, '127.0.0.1', 0)\n\
+        \x20   print(server.sockets[0].getsockname()[1], flush=True)\n\
+        \x20   await server.serve_forever()\n\
+        asyncio.run(main())\n";
+    let mut server = Command::new("python3")
+        .args(["-c", script])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut port = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut port)
+        .unwrap();
+    let _server = Peer(server);
+    let out = Command::new(example("echo_client"))
+        .arg(format!("127.0.0.1:{}", port.trim()))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "echoed: hello\nechoed: event loop\nechoed: bye\n"
+    );
+}

@@ -290,3 +290,32 @@ async fn unix_streams_serve_and_close_gracefully() {
     assert_eq!(waiter.await.unwrap(), 0);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[runtime::test]
+async fn a_short_read_skips_the_extra_syscall_but_never_loses_a_wakeup() {
+    // IO3: after a short read the cached readiness is cleared without asking the kernel;
+    // data arriving later is a new edge and must wake the reader.
+    let (mut a, mut b) = tcp_pair().await;
+    let mut buf = [0u8; 64];
+    for round in 0..50u8 {
+        a.write_all(&[round; 3]).await.unwrap();
+        let n = b.read(&mut buf).await.unwrap(); // short: 3 of 64
+        assert_eq!(&buf[..n], &[round; 3][..n]);
+        if n < 3 {
+            b.read_exact(&mut buf[n..3]).await.unwrap();
+        }
+        // Nothing is pending now; the next write must still wake the next read, even
+        // when it arrives while the reader is parked.
+        let writer = runtime::spawn(async move {
+            runtime::yield_now().await;
+            a
+        });
+        a = writer.await.unwrap();
+    }
+    // A short read followed by the peer's FIN: the end of stream is still reported.
+    a.write_all(b"last").await.unwrap();
+    drop(a);
+    let mut all = Vec::new();
+    b.read_to_end(&mut all).await.unwrap();
+    assert_eq!(all, b"last");
+}
