@@ -2,22 +2,17 @@
 //! writes, read_to_end, BufWriter batching, copy, split halves working concurrently,
 //! and interop with futures-util (an ecosystem crate that knows nothing of us).
 
+mod common;
+use common::tcp_pair;
+
 use std::time::Duration;
 
 use runtime::io::{
     copy, split, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, BufWriter, Fd, Interest,
     Source,
 };
-use runtime::net::{TcpListener, TcpStream, UnixStream};
+use runtime::net::UnixStream;
 use runtime::stream::StreamExt;
-
-async fn tcp_pair() -> (TcpStream, TcpStream) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let connect = runtime::spawn(async move { TcpStream::connect(addr).await.unwrap() });
-    let (server, _) = listener.accept().await.unwrap();
-    (connect.await.unwrap(), server)
-}
 
 #[runtime::test]
 async fn lines_survive_writes_split_at_every_byte() {

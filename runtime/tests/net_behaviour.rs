@@ -2,6 +2,9 @@
 //! peer reset, large transfers, many connections, name resolution, socket options,
 //! UDP options, Unix-domain asyncio streams and graceful server shutdown.
 
+mod common;
+use common::tcp_pair;
+
 use std::io::ErrorKind;
 use std::net::{Ipv4Addr, Shutdown, SocketAddr};
 use std::time::Duration;
@@ -10,14 +13,6 @@ use runtime::net::{
     lookup_host, open_unix_connection, start_server, start_unix_server, TcpListener, TcpSocket,
     TcpStream, UdpSocket,
 };
-
-async fn tcp_pair() -> (TcpStream, TcpStream) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let connect = runtime::spawn(async move { TcpStream::connect(addr).await.unwrap() });
-    let (server, _) = listener.accept().await.unwrap();
-    (connect.await.unwrap(), server)
-}
 
 #[runtime::test]
 async fn partial_writes_and_reads_add_up() {

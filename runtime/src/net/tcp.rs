@@ -97,14 +97,8 @@ impl TcpListener {
 
     /// Polls for a connection (the building block of [`accept`](TcpListener::accept)).
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-        loop {
-            ready!(self.source.poll_ready(cx, Interest::READABLE))?;
-            match self.source.try_io(Interest::READABLE, |l| l.accept()) {
-                Ok((s, peer)) => return Poll::Ready(TcpStream::from_mio(s).map(|s| (s, peer))),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                Err(e) => return Poll::Ready(Err(e)),
-            }
-        }
+        let (s, peer) = ready!(self.source.poll_io(cx, false, |l| l.accept()))?;
+        Poll::Ready(TcpStream::from_mio(s).map(|s| (s, peer)))
     }
 
     /// The accepted connections as a [`Stream`], for `while let Some(conn) = ...` accept
@@ -467,35 +461,7 @@ impl TcpStream {
     }
 }
 
-impl futures_io::AsyncRead for TcpStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        self.source.poll_read(cx, buf)
-    }
-}
-
-/// `poll_close` shuts down the write side: the peer reads end of stream.
-impl futures_io::AsyncWrite for TcpStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.source.poll_write(cx, buf)
-    }
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(match self.shutdown(Shutdown::Write) {
-            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
-            r => r,
-        })
-    }
-}
+super::stream_socket_io!(TcpStream);
 
 impl fmt::Debug for TcpStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

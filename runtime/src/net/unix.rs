@@ -5,7 +5,6 @@ use std::future::Future;
 use std::io;
 use std::net::Shutdown;
 use std::path::Path;
-use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use crate::io::{Interest, Source};
@@ -69,14 +68,8 @@ impl UnixListener {
 
     /// Polls for a connection.
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<UnixStream>> {
-        loop {
-            ready!(self.source.poll_ready(cx, Interest::READABLE))?;
-            match self.source.try_io(Interest::READABLE, |l| l.accept()) {
-                Ok((s, _)) => return Poll::Ready(UnixStream::from_mio(s)),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                Err(e) => return Poll::Ready(Err(e)),
-            }
-        }
+        let (s, _) = ready!(self.source.poll_io(cx, false, |l| l.accept()))?;
+        Poll::Ready(UnixStream::from_mio(s))
     }
 }
 
@@ -179,35 +172,7 @@ impl UnixStream {
     }
 }
 
-impl futures_io::AsyncRead for UnixStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        self.source.poll_read(cx, buf)
-    }
-}
-
-/// `poll_close` shuts down the write side: the peer reads end of stream.
-impl futures_io::AsyncWrite for UnixStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.source.poll_write(cx, buf)
-    }
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(match self.shutdown(Shutdown::Write) {
-            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
-            r => r,
-        })
-    }
-}
+super::stream_socket_io!(UnixStream);
 
 impl fmt::Debug for UnixStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -119,3 +119,13 @@ pub fn quiet_panics() {
         }));
     });
 }
+
+/// A connected TCP pair on loopback: (client, server side).
+pub async fn tcp_pair() -> (runtime::net::TcpStream, runtime::net::TcpStream) {
+    let listener = runtime::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let connect =
+        runtime::spawn(async move { runtime::net::TcpStream::connect(addr).await.unwrap() });
+    let (server, _) = listener.accept().await.unwrap();
+    (connect.await.unwrap(), server)
+}
