@@ -154,13 +154,14 @@ impl Command {
     ///
     /// The spawn or wait error.
     pub async fn status(&mut self) -> io::Result<ExitStatus> {
-        let mut child = self.spawn()?;
-        child.stdin = None;
-        child.wait().await
+        // Pipes configured earlier (or left by `output`) are drained while waiting, so a
+        // chatty child cannot block on a full pipe nobody reads.
+        Ok(self.spawn()?.wait_with_output().await?.status)
     }
 
-    /// Spawns the process with stdout and stderr piped (stdin empty unless configured),
-    /// collects both while it runs, and waits for it (asyncio `communicate()`).
+    /// Spawns the process with stdout and stderr piped (this sets them on the
+    /// `Command`), collects both while it runs, and waits for it (asyncio
+    /// `communicate()`). Stdin is closed at once unless configured otherwise.
     ///
     /// # Errors
     ///
