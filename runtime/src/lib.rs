@@ -4,13 +4,17 @@
 //! - [`event_loop`]: the loop ([`Runtime`], [`Builder`], [`run`], [`Handle`]) and its turn.
 //! - [`task`]: the task allocation, wakers, [`spawn`], [`Task`], [`TaskError`], [`yield_now`].
 //! - [`combine`]: `wait`, `gather`, `as_completed`, `TaskGroup`, `shield`, `Promise`, `select`.
-//! - [`stream`]: async iterators: `StreamExt`, constructors, `stream!`/`try_stream!`.
-//! - [`pool`]: thread pools with concurrent.futures semantics, `run_in_executor`.
+//! - [`mod@stream`]: async iterators: `StreamExt`, constructors, `stream!`/`try_stream!`.
+//! - [`pool`]: thread and process pools with concurrent.futures semantics, `run_in_executor`.
 //! - [`sync`]: Stackless channels, mpsc/oneshot channels, queues, locks, events.
 //! - [`time`]: the clock, virtual time, the timer heap, [`sleep`], [`timeout`], [`time::interval`].
 //! - `reactor`: the `mio::Poll`, the slab of I/O registrations, the cross-thread waker.
-//! - [`io`]: [`io::Source`], any mio source on the loop.
-//! - [`net`]: TCP and UDP sockets on the reactor.
+//! - [`io`]: [`io::Source`] (any mio source on the loop), [`io::Fd`], the `futures_io`
+//!   traits with their extensions, `BufReader`/`BufWriter`, `copy`, `split`.
+//! - [`net`]: TCP, UDP and Unix sockets, `TcpSocket`, `lookup_host`, asyncio-style streams.
+//! - [`signal`]: `ctrl_c` and `Signal` streams on per-loop self-pipes.
+//! - [`process`]: `Command`/`Child` with async pipes, exits seen through pidfds.
+//! - [`fs`]: file operations on the blocking pool.
 //! - `runtime-macros`: `#[runtime::main]` and `#[runtime::test]`.
 #![deny(missing_docs)]
 #![deny(clippy::undocumented_unsafe_blocks)]

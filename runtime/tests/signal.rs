@@ -190,3 +190,71 @@ fn run_cancels_the_main_future_on_ctrl_c() {
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(status.signal(), Some(libc::SIGINT), "{status:?}");
 }
+
+#[runtime::test]
+async fn a_storm_of_deliveries_never_wedges_the_loop() {
+    // SIGURG: its default action is to ignore it, so a delivery still pending when the
+    // test ends cannot kill the test binary.
+    // A thread fires 5,000 signals as fast as it can while the loop keeps receiving; the
+    // self-pipe fills up (writes then fail with EAGAIN) without losing the last wake-up.
+    let mut s = Signal::new(SignalKind::from_raw(libc::SIGURG)).unwrap();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let storm = std::thread::spawn({
+        let done = done.clone();
+        move || {
+            for _ in 0..5_000 {
+                // SAFETY: as above.
+                unsafe { libc::kill(libc::getpid(), libc::SIGURG) };
+            }
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    let mut items = 0;
+    while !done.load(std::sync::atomic::Ordering::SeqCst) {
+        if runtime::timeout(Duration::from_millis(100), s.recv())
+            .await
+            .is_ok()
+        {
+            items += 1;
+        }
+    }
+    storm.join().unwrap();
+    assert!(items >= 1);
+    // After the storm: one more delivery is still seen.
+    let t = raise_later(libc::SIGURG, Duration::from_millis(10));
+    while runtime::timeout(Duration::from_millis(20), s.recv())
+        .await
+        .is_ok()
+    {}
+    t.join().unwrap();
+    // SAFETY: as above.
+    unsafe { libc::kill(libc::getpid(), libc::SIGURG) };
+    runtime::timeout(Duration::from_secs(10), s.recv())
+        .await
+        .expect("the delivery after the storm arrives");
+}
+
+#[test]
+fn loops_on_several_threads_each_see_a_delivery() {
+    let ready = std::sync::Arc::new(std::sync::Barrier::new(5));
+    let loops: Vec<_> = (0..4)
+        .map(|_| {
+            let ready = ready.clone();
+            std::thread::spawn(move || {
+                runtime::Runtime::new().unwrap().block_on(async move {
+                    let mut s = Signal::new(SignalKind::CHILD).unwrap();
+                    ready.wait();
+                    runtime::timeout(Duration::from_secs(10), s.recv())
+                        .await
+                        .is_ok()
+                })
+            })
+        })
+        .collect();
+    ready.wait();
+    // SAFETY: as above (SIGCHLD's default action is to ignore it anyway).
+    unsafe { libc::kill(libc::getpid(), libc::SIGCHLD) };
+    for l in loops {
+        assert!(l.join().unwrap(), "a loop missed the signal");
+    }
+}

@@ -1,7 +1,6 @@
 //! asyncio's concurrency toolkit: [`wait`](crate::wait), [`gather`](crate::gather),
-//! [`as_completed`](crate::as_completed), [`TaskGroup`](crate::TaskGroup),
-//! [`shield`](crate::shield), [`Promise`](crate::Promise), [`select`](crate::select) and
-//! [`race`](crate::race), [`join!`](crate::join!).
+//! [`as_completed`](crate::as_completed), [`TaskGroup`], [`shield`](crate::shield),
+//! [`Promise`], [`select`](crate::select) and [`race`], [`join!`](macro@crate::join).
 //!
 //! # Rules
 //! - **C1 O(1) per completion.** Combinators over many members give each member its own

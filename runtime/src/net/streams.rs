@@ -439,6 +439,33 @@ where
 /// Accepts connections on the Unix-domain socket `path` and runs `handler(reader,
 /// writer)` for each (asyncio `start_unix_server`).
 ///
+/// # Examples
+///
+/// ```
+/// use runtime::net::{open_unix_connection, start_unix_server};
+///
+/// runtime::run(async {
+///     let path = std::env::temp_dir().join(format!("runtime-doc-{}.sock", std::process::id()));
+///     let _ = std::fs::remove_file(&path);
+///     let server = start_unix_server(
+///         |mut r, mut w| async move {
+///             let line = r.readline().await.unwrap();
+///             w.write(&line);
+///             w.drain().await.unwrap();
+///         },
+///         &path,
+///     )
+///     .unwrap();
+///     let (mut reader, mut writer) = open_unix_connection(&path).await.unwrap();
+///     writer.write(b"over a Unix socket\n");
+///     writer.drain().await.unwrap();
+///     assert_eq!(reader.readline().await.unwrap(), b"over a Unix socket\n");
+///     server.close();
+///     server.wait_closed().await; // the handler has returned
+///     std::fs::remove_file(&path).unwrap();
+/// });
+/// ```
+///
 /// # Errors
 ///
 /// The bind error (e.g. `AddrInUse` if `path` exists).

@@ -1,6 +1,6 @@
 //! Loop-local synchronization: Stackless [`Channel`]s, mpsc channels, queues, locks,
 //! events. Everything here lives on the loop's thread (`!Send`), so no atomics or mutexes
-//! sit on these paths; [`mpsc::cross_thread`] is the one door for plain threads.
+//! sit on these paths; [`cross_thread`] is the one door for plain threads.
 //!
 //! # Rules
 //! - **S1 FIFO.** Waiters are served in the order they started waiting.
