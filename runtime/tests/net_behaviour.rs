@@ -314,3 +314,17 @@ async fn a_short_read_skips_the_extra_syscall_but_never_loses_a_wakeup() {
     b.read_to_end(&mut all).await.unwrap();
     assert_eq!(all, b"last");
 }
+
+#[runtime::test]
+async fn udp_by_host_name() {
+    let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let b = UdpSocket::bind(("127.0.0.1", 0)).unwrap();
+    let port = a.local_addr().unwrap().port();
+    b.send_to(b"by name", ("localhost", port)).await.unwrap();
+    let mut buf = [0u8; 16];
+    let (n, from) = a.recv_from(&mut buf).await.unwrap();
+    assert_eq!(&buf[..n], b"by name");
+    b.connect(from.to_string()).await.unwrap();
+    let e = b.send_to(b"x", "no-such-host.invalid:9").await.unwrap_err();
+    assert_ne!(e.kind(), ErrorKind::WouldBlock);
+}

@@ -144,12 +144,12 @@ fn udp_send_recv_and_connected_mode() {
             let mut buf = [0u8; 64];
             let (n, from) = b.recv_from(&mut buf).await.unwrap();
             assert_eq!(from, aa);
-            b.connect(from).unwrap();
+            b.connect(from).await.unwrap();
             b.send(&buf[..n]).await.unwrap();
         });
         runtime::yield_now().await;
         a.send_to(b"datagram", ba).await.unwrap();
-        a.connect(ba).unwrap();
+        a.connect(ba).await.unwrap();
         let mut buf = [0u8; 64];
         let n = a.recv(&mut buf).await.unwrap();
         assert_eq!(&buf[..n], b"datagram");

@@ -53,12 +53,14 @@ impl UdpSocket {
         Err(last.unwrap_or_else(no_addresses))
     }
 
-    /// Sends a datagram to `target`.
+    /// Sends a datagram to `target` (an address, or a host name resolved on the
+    /// blocking pool; the first address of the socket's family is used).
     ///
     /// # Errors
     ///
-    /// The OS error.
-    pub async fn send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
+    /// The resolver's error, or the OS error.
+    pub async fn send_to(&self, buf: &[u8], target: impl ToSocketAddrs) -> io::Result<usize> {
+        let target = self.pick(target.to_addrs().resolve().await?)?;
         self.source.write_with(|s| s.send_to(buf, target)).await
     }
 
@@ -71,12 +73,14 @@ impl UdpSocket {
         self.source.read_with(|s| s.recv_from(buf)).await
     }
 
-    /// Sets the default peer for `send` and `recv` (and filters what `recv` gets).
+    /// Sets the default peer for `send` and `recv` (and filters what `recv` gets); a
+    /// host name is resolved on the blocking pool.
     ///
     /// # Errors
     ///
-    /// The OS error.
-    pub fn connect(&self, addr: SocketAddr) -> io::Result<()> {
+    /// The resolver's error, or the OS error.
+    pub async fn connect(&self, addr: impl ToSocketAddrs) -> io::Result<()> {
+        let addr = self.pick(addr.to_addrs().resolve().await?)?;
         self.source.get_ref().connect(addr)
     }
 
@@ -96,6 +100,17 @@ impl UdpSocket {
     /// The OS error.
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.source.read_with(|s| s.recv(buf)).await
+    }
+
+    /// The first of `addrs` in this socket's family (IPv4 or IPv6), else the first.
+    fn pick(&self, addrs: Vec<SocketAddr>) -> io::Result<SocketAddr> {
+        let v4 = self.local_addr()?.is_ipv4();
+        addrs
+            .iter()
+            .find(|a| a.is_ipv4() == v4)
+            .or(addrs.first())
+            .copied()
+            .ok_or_else(no_addresses)
     }
 
     /// The bound address.
