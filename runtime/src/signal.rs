@@ -319,6 +319,7 @@ impl SignalKind {
 /// runtime::run(async {
 ///     let mut hup = Signal::new(SignalKind::HANGUP).unwrap();
 ///     // Delivered to ourselves; the loop wakes from its parked state to handle it.
+///     // SAFETY: kill(2) on our own pid touches no memory; we listen for SIGHUP.
 ///     unsafe { libc::kill(libc::getpid(), libc::SIGHUP) };
 ///     hup.recv().await;
 /// });
