@@ -8,6 +8,7 @@ use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::task::{Context, Poll};
 
 use super::addr::ToSocketAddrs;
 use super::tcp::Backoff;
@@ -22,17 +23,17 @@ enum Conn {
 }
 
 impl Conn {
-    async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+    fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         match self {
-            Conn::Tcp(s) => s.source().read(buf).await,
-            Conn::Unix(s) => s.source().read(buf).await,
+            Conn::Tcp(s) => s.source().poll_read(cx, buf),
+            Conn::Unix(s) => s.source().poll_read(cx, buf),
         }
     }
 
-    async fn write(&self, buf: &[u8]) -> io::Result<usize> {
+    fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         match self {
-            Conn::Tcp(s) => s.source().write(buf).await,
-            Conn::Unix(s) => s.source().write(buf).await,
+            Conn::Tcp(s) => s.source().poll_write(cx, buf),
+            Conn::Unix(s) => s.source().poll_write(cx, buf),
         }
     }
 
@@ -134,21 +135,65 @@ pub struct StreamReader {
 /// The reader's first buffer; it doubles when one message outgrows it.
 const READ_BUFFER: usize = 8 * 1024;
 
+/// The first index of `byte` in `hay`, eight bytes at a time (a portable memchr).
+fn memchr(byte: u8, hay: &[u8]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let pattern = LO * u64::from(byte);
+    let mut chunks = hay.chunks_exact(8);
+    let mut base = 0;
+    for chunk in &mut chunks {
+        let w = u64::from_le_bytes(chunk.try_into().expect("8 bytes")) ^ pattern;
+        let zero = w.wrapping_sub(LO) & !w & HI;
+        if zero != 0 {
+            return Some(base + zero.trailing_zeros() as usize / 8);
+        }
+        base += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b == byte)
+        .map(|i| base + i)
+}
+
 /// The first index of `needle` in `hay` (memchr on the first byte, then a compare).
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     let (&first, rest) = needle.split_first()?;
     let mut from = 0;
     while from + needle.len() <= hay.len() {
-        let i = from
-            + hay[from..=hay.len() - needle.len()]
-                .iter()
-                .position(|&b| b == first)?;
+        let i = from + memchr(first, &hay[from..=hay.len() - needle.len()])?;
         if hay[i + 1..].starts_with(rest) {
             return Some(i);
         }
         from = i + 1;
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{find, memchr};
+
+    #[test]
+    fn memchr_and_find_agree_with_naive_search() {
+        let hay: Vec<u8> = (0..300u32).map(|i| (i * 7 % 13) as u8 + b'a').collect();
+        for byte in b'a'..=b'n' {
+            for start in 0..20 {
+                let h = &hay[start..];
+                assert_eq!(memchr(byte, h), h.iter().position(|&b| b == byte));
+            }
+        }
+        let text = b"GET / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\n\r\n";
+        for needle in [&b"\r\n\r\n"[..], b"\n", b"Host", b"x\r", b"missing", b""] {
+            let naive = if needle.is_empty() {
+                None
+            } else {
+                text.windows(needle.len()).position(|w| w == needle)
+            };
+            assert_eq!(find(text, needle), naive, "{needle:?}");
+        }
+    }
 }
 
 impl StreamReader {
@@ -173,7 +218,8 @@ impl StreamReader {
                 self.buf.resize(self.buf.len() * 2, 0);
             }
         }
-        let n = self.stream.read(&mut self.buf[self.end..]).await?;
+        let (stream, room) = (&self.stream, &mut self.buf[self.end..]);
+        let n = poll_fn(|cx| stream.poll_read(cx, room)).await?;
         self.end += n;
         if n == 0 {
             self.eof = true;
@@ -294,7 +340,7 @@ impl StreamWriter {
     pub async fn drain(&mut self) -> io::Result<()> {
         let mut sent = 0;
         while sent < self.pending.len() {
-            let n = self.stream.write(&self.pending[sent..]).await?;
+            let n = poll_fn(|cx| self.stream.poll_write(cx, &self.pending[sent..])).await?;
             if n == 0 {
                 return Err(io::ErrorKind::WriteZero.into());
             }
@@ -491,7 +537,7 @@ fn serve<H, Fut>(
     addr: Option<SocketAddr>,
     path: Option<PathBuf>,
     handler: H,
-    mut accept: impl FnMut(&mut std::task::Context<'_>) -> std::task::Poll<io::Result<Conn>> + 'static,
+    mut accept: impl FnMut(&mut Context<'_>) -> Poll<io::Result<Conn>> + 'static,
 ) -> Server
 where
     H: Fn(StreamReader, StreamWriter) -> Fut + 'static,
