@@ -29,6 +29,12 @@ fn have(program: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// Says that a test skipped, visibly: straight to stderr, past libtest's capture of
+/// `eprintln!` (which would hide the reason of a passing test).
+fn skip(reason: &str) {
+    let _ = writeln!(std::io::stderr(), "SKIPPED: {reason}");
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -65,7 +71,7 @@ fn scratch(name: &str) -> PathBuf {
 #[test]
 fn download_fetches_files_from_python_http_server() {
     if !have("python3") {
-        eprintln!("skipped: python3 is not installed (needed for http.server)");
+        skip("python3 is not installed (needed for http.server)");
         return;
     }
     let served = scratch("served");
@@ -136,7 +142,7 @@ fn download_fetches_files_from_python_http_server() {
 #[test]
 fn redis_talks_to_a_real_redis_server() {
     if !have("redis-server") {
-        eprintln!("skipped: redis-server is not installed (.ci/run installs it with apt-get)");
+        skip("redis-server is not installed (.ci/run installs it with apt-get)");
         return;
     }
     let port = free_port();
@@ -207,7 +213,7 @@ fn start_server_example(
 #[test]
 fn http_server_answers_curl_with_keep_alive() {
     if !have("curl") {
-        eprintln!("skipped: curl is not installed");
+        skip("curl is not installed");
         return;
     }
     let (_server, _out, url) = start_server_example("http_server", &["127.0.0.1:0"]);
@@ -267,7 +273,7 @@ fn per_core_spreads_connections_over_loops() {
 #[test]
 fn echo_server_echoes_for_a_python_client() {
     if !have("python3") {
-        eprintln!("skipped: python3 is not installed");
+        skip("python3 is not installed");
         return;
     }
     let mut server = Command::new(example("echo_server"))
@@ -307,7 +313,7 @@ fn echo_server_echoes_for_a_python_client() {
 #[test]
 fn echo_client_talks_to_a_python_asyncio_echo_server() {
     if !have("python3") {
-        eprintln!("skipped: python3 is not installed");
+        skip("python3 is not installed");
         return;
     }
     let script = "import asyncio\n\
