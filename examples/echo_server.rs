@@ -6,6 +6,7 @@
 //! ```
 
 use runtime::net::{TcpListener, TcpStream};
+use runtime::stream::StreamExt;
 
 async fn handle(mut conn: TcpStream) -> std::io::Result<()> {
     let mut buf = vec![0u8; 4096];
@@ -25,13 +26,18 @@ async fn main() -> std::io::Result<()> {
         .unwrap_or_else(|| "127.0.0.1:8080".into());
     let listener = TcpListener::bind(&addr)?;
     println!("echo server listening on {}", listener.local_addr()?);
-    loop {
-        let (conn, peer) = listener.accept().await?;
+    // `incoming()` rides out resource exhaustion (EMFILE: it backs off and retries) and
+    // skips connections the peer aborted; a bare `accept()?` loop would stop on those.
+    let mut incoming = listener.incoming();
+    while let Some(conn) = incoming.next().await {
+        let conn = conn?;
         runtime::spawn(async move {
+            let peer = conn.peer_addr();
             if let Err(e) = handle(conn).await {
-                eprintln!("{peer}: {e}");
+                eprintln!("{peer:?}: {e}");
             }
         })
         .detach();
     }
+    Ok(())
 }
