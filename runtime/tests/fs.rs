@@ -69,17 +69,29 @@ async fn file_reads_writes_and_seeks_in_order() {
     fs::remove_dir_all(&dir).await.unwrap();
 }
 
-#[runtime::test]
-async fn a_cancelled_file_operation_is_reported_on_the_next_call() {
-    let dir = scratch("cancel");
-    fs::create_dir_all(&dir).await.unwrap();
-    let mut f = File::create(dir.join("x")).await.unwrap();
-    {
-        // Dropped before the pool thread returns the file.
-        let op = std::pin::pin!(f.write_all(&[0u8; 1 << 20]));
-        let _ = runtime::select(op, std::future::ready(())).await;
-    }
-    let e = f.write_all(b"more").await.unwrap_err();
-    assert!(e.to_string().contains("cancelled"), "{e}");
-    fs::remove_dir_all(&dir).await.unwrap();
+#[test]
+fn a_cancelled_file_operation_is_reported_on_the_next_call() {
+    // One blocking thread, kept busy, so the file operation below is still queued (not
+    // started) when it is cancelled: deterministic, whatever the machine's load.
+    let rt = runtime::Builder::new()
+        .max_blocking_threads(1)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let dir = scratch("cancel");
+        fs::create_dir_all(&dir).await.unwrap();
+        let mut f = File::create(dir.join("x")).await.unwrap();
+        let (release, gate) = std::sync::mpsc::channel::<()>();
+        let busy = runtime::run_in_executor(move || gate.recv().ok());
+        {
+            let op = std::pin::pin!(f.write_all(&[0u8; 1 << 20]));
+            // Polls the write once (it queues behind `busy`), then drops it.
+            let _ = runtime::select(op, std::future::ready(())).await;
+        }
+        release.send(()).unwrap();
+        busy.await.unwrap();
+        let e = f.write_all(b"more").await.unwrap_err();
+        assert!(e.to_string().contains("cancelled"), "{e}");
+        fs::remove_dir_all(&dir).await.unwrap();
+    });
 }
