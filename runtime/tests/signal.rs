@@ -135,6 +135,7 @@ fn ctrl_c_child() {
             std::future::pending::<()>().await
         })
         .detach();
+        runtime::yield_now().await; // the other task runs first and holds its guard
         println!("ready");
         std::future::pending::<()>().await
     });
