@@ -22,7 +22,7 @@ mod hello_http;
 
 use std::io::{self, Read, Write};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const RESPONSE: &[u8] =
     b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 12\r\n\r\nHello World!";
@@ -399,10 +399,8 @@ fn measure(name: &'static str, mut cmd: Command, secs: u64, conns: usize) -> io:
     let url = format!("http://{addr}/");
     wrk(&url, 1, conns)?; // warm-up
     let before = cpu_ticks(child.id())?;
-    let started = Instant::now();
     let (rps, total) = wrk(&url, secs, conns)?;
     let after = cpu_ticks(child.id())?;
-    let _elapsed = started.elapsed();
     let _ = child.kill();
     let _ = child.wait();
     Ok(Result {

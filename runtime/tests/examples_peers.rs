@@ -189,11 +189,16 @@ fn redis_talks_to_a_real_redis_server() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Starts a server example on port 0 and returns it with the URL it prints.
+/// Starts a server example on port 0 and returns it with the address its first line
+/// announces (`listening on 127.0.0.1:PORT` or `... http://127.0.0.1:PORT/`).
 fn start_server_example(
     name: &str,
     args: &[&str],
-) -> (Peer, BufReader<std::process::ChildStdout>, String) {
+) -> (
+    Peer,
+    BufReader<std::process::ChildStdout>,
+    std::net::SocketAddr,
+) {
     let mut child = Command::new(example(name))
         .args(args)
         .stdout(Stdio::piped())
@@ -202,12 +207,16 @@ fn start_server_example(
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     out.read_line(&mut line).unwrap();
-    let url = line
+    let addr = line
         .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("{name} printed {line:?}"))
-        .to_owned();
-    (Peer(child), out, url)
+        .find_map(|w| {
+            w.trim_start_matches("http://")
+                .trim_end_matches('/')
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("{name} printed {line:?}"));
+    (Peer(child), out, addr)
 }
 
 #[test]
@@ -216,7 +225,8 @@ fn http_server_answers_curl_with_keep_alive() {
         skip("curl is not installed");
         return;
     }
-    let (_server, _out, url) = start_server_example("http_server", &["127.0.0.1:0"]);
+    let (_server, _out, addr) = start_server_example("http_server", &["127.0.0.1:0"]);
+    let url = format!("http://{addr}/");
     let out = Command::new("curl")
         .args(["-s", "-v", "--max-time", "10", &url, &url, &url])
         .output()
@@ -234,17 +244,12 @@ fn http_server_answers_curl_with_keep_alive() {
 
 #[test]
 fn per_core_spreads_connections_over_loops() {
-    let (mut server, mut out, url) =
+    let (mut server, mut out, addr) =
         start_server_example("per_core", &["127.0.0.1:0", "--loops", "2"]);
-    let addr = url
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_owned();
     let clients: Vec<_> = (0..64)
         .map(|_| {
-            let addr = addr.clone();
             std::thread::spawn(move || {
-                let mut s = TcpStream::connect(&addr).unwrap();
+                let mut s = TcpStream::connect(addr).unwrap();
                 // Two requests on one connection (keep-alive), then close.
                 s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
                     .unwrap();
@@ -276,18 +281,8 @@ fn echo_server_echoes_for_a_python_client() {
         skip("python3 is not installed");
         return;
     }
-    let mut server = Command::new(example("echo_server"))
-        .arg("127.0.0.1:0")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let _server = Peer(server);
-    let addr = line.rsplit(' ').next().unwrap().trim().to_owned();
-    let (host, port) = addr.rsplit_once(':').unwrap();
+    let (_server, _out, addr) = start_server_example("echo_server", &["127.0.0.1:0"]);
+    let (host, port) = (addr.ip(), addr.port());
     let script = format!(
         "import socket\n\
          s = socket.create_connection(('{host}', {port}))\n\
