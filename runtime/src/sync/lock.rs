@@ -81,7 +81,8 @@ impl<T: ?Sized> Lock<T> {
 
     /// Takes the lock if it is free and nobody waits.
     pub fn try_lock(&self) -> Option<LockGuard<'_, T>> {
-        if self.locked.get() || !self.waiters.borrow().is_empty() {
+        // Hand-off: a waiter woken by `release` already owns the lock (it stays locked).
+        if self.locked.get() || self.waiters.borrow().has_waiting() {
             return None;
         }
         self.locked.set(true);
@@ -126,7 +127,7 @@ impl<'a, T: ?Sized> Future for Acquire<'a, T> {
             }
             return Poll::Pending;
         }
-        if !lock.locked.get() && lock.waiters.borrow().is_empty() {
+        if !lock.locked.get() && !lock.waiters.borrow().has_waiting() {
             lock.locked.set(true);
             return Poll::Ready(LockGuard { lock });
         }

@@ -121,6 +121,12 @@ impl<T> Chan<T> {
     fn has_room(&self) -> bool {
         self.cap.is_none_or(|c| self.len() < c)
     }
+
+    /// Free slots (`usize::MAX` when unbounded).
+    fn room(&self) -> usize {
+        self.cap
+            .map_or(usize::MAX, |c| c.saturating_sub(self.len()))
+    }
 }
 
 type Shared<T> = Rc<RefCell<Chan<T>>>;
@@ -334,8 +340,9 @@ impl<T> Future for SendFuture<'_, T> {
         if c.has_room() {
             c.push(value);
             c.wake_rx();
-            // Room may remain for the next waiting sender.
-            if c.has_room() {
+            // Room may remain for the next waiting sender, beyond what woken senders
+            // will take (they are still on their way).
+            if c.room() > c.send_waiters.woken() {
                 c.send_waiters.notify_one();
             }
             return Poll::Ready(Ok(()));

@@ -172,6 +172,15 @@ impl<S: Store> Inner<S> {
     fn full(&self) -> bool {
         self.maxsize > 0 && self.items.len() >= self.maxsize
     }
+
+    /// Free slots (`usize::MAX` when unbounded).
+    fn room(&self) -> usize {
+        if self.maxsize == 0 {
+            usize::MAX
+        } else {
+            self.maxsize.saturating_sub(self.items.len())
+        }
+    }
 }
 
 /// An asyncio queue over a [`Store`]; use the aliases [`Queue`], [`LifoQueue`] and
@@ -299,13 +308,26 @@ impl<S: Store> BaseQueue<S> {
         }
     }
 
-    /// Takes an item if one is there.
+    /// Takes an item if one is there and no `get` is waiting for it.
+    ///
+    /// A getter that was woken for an item but has not run yet keeps its claim: while
+    /// one exists (or getters wait), `try_get` does not barge past it.
     ///
     /// # Errors
     ///
-    /// [`GetError::Empty`], or [`GetError::ShutDown`] once shut down and empty.
+    /// [`GetError::Empty`] (also while earlier getters are owed the items there), or
+    /// [`GetError::ShutDown`] once shut down and empty.
     pub fn try_get(&self) -> Result<S::Item, GetError> {
         let mut g = self.inner.borrow_mut();
+        if !g.getters.is_empty() {
+            // The items there are owed to getters that were woken and have not run yet
+            // (S1): taking one would barge past them.
+            return if g.shutdown && g.items.is_empty() {
+                Err(GetError::ShutDown)
+            } else {
+                Err(GetError::Empty)
+            };
+        }
         match g.items.pop() {
             Some(v) => {
                 g.putters.notify_one();
@@ -423,7 +445,7 @@ impl<S: Store> Future for Put<'_, S> {
             return Poll::Pending;
         }
         BaseQueue::store(&mut g, item);
-        if !g.full() {
+        if g.room() > g.putters.woken() {
             g.putters.notify_one(); // room for the next putter too
         }
         Poll::Ready(Ok(()))
@@ -469,8 +491,9 @@ impl<S: Store> Future for Get<'_, S> {
         if !queue_jump {
             if let Some(v) = g.items.pop() {
                 g.putters.notify_one();
-                if !g.items.is_empty() {
-                    g.getters.notify_one(); // more for the next getter
+                // More for the next getter, beyond what woken getters will take.
+                if g.items.len() > g.getters.woken() {
+                    g.getters.notify_one();
                 }
                 return Poll::Ready(Ok(v));
             }

@@ -81,7 +81,9 @@ impl Semaphore {
 
     /// Takes a permit if one is free and nobody waits.
     pub fn try_acquire(&self) -> Option<SemaphorePermit<'_>> {
-        if self.permits.get() == 0 || !self.waiters.borrow().is_empty() {
+        // Hand-off (S1): a woken waiter already owns its permit, so only waiters still
+        // waiting are ahead of us.
+        if self.permits.get() == 0 || self.waiters.borrow().has_waiting() {
             return None;
         }
         self.permits.set(self.permits.get() - 1);
@@ -119,7 +121,7 @@ impl Semaphore {
 
     /// True if `acquire` would wait (asyncio `locked()`).
     pub fn is_locked(&self) -> bool {
-        self.permits.get() == 0 || !self.waiters.borrow().is_empty()
+        self.permits.get() == 0 || self.waiters.borrow().has_waiting()
     }
 }
 
@@ -142,7 +144,7 @@ impl<'a> Future for AcquirePermit<'a> {
             }
             return Poll::Pending;
         }
-        if sem.permits.get() > 0 && sem.waiters.borrow().is_empty() {
+        if sem.permits.get() > 0 && !sem.waiters.borrow().has_waiting() {
             sem.permits.set(sem.permits.get() - 1);
             return Poll::Ready(SemaphorePermit { sem });
         }

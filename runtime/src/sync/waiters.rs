@@ -5,6 +5,14 @@
 //! dropped while notified (its task was cancelled between the wake-up and the poll) gets
 //! the notification back from `remove`, so the primitive can pass it on to the next one:
 //! no wake-up is ever swallowed (rule S2).
+//!
+//! A notified waiter that has not run yet still counts as *ahead* of a newcomer
+//! ([`Waiters::is_empty`] is false while one exists): a primitive whose woken waiter must
+//! still come back to take its item or slot (a queue, a bounded channel) makes newcomers
+//! queue behind it, so a newcomer never barges past a waiter that was woken but not yet
+//! polled (rule S1). Primitives that hand the resource over inside the notification (a
+//! lock, a semaphore's permit) ask [`Waiters::has_waiting`] instead: their woken waiter already
+//! owns what it was woken for.
 
 use std::collections::VecDeque;
 use std::task::Waker;
@@ -43,7 +51,10 @@ struct List {
     free: Vec<u32>,
     /// Waiting keys, oldest first; may hold stale keys (removed lazily).
     queue: VecDeque<WaitKey>,
+    /// Waiters not yet notified.
     waiting: usize,
+    /// Waiters notified that have not yet consumed (or given back) the notification.
+    woken: usize,
 }
 
 impl Waiters {
@@ -86,12 +97,27 @@ impl Waiters {
         self.list.as_mut().map_or(0, |l| l.notify_all())
     }
 
+    /// Waiters still waiting (not yet notified).
     pub(crate) fn len(&self) -> usize {
         self.list.as_ref().map_or(0, |l| l.waiting)
     }
 
+    /// True if some waiter is still waiting (not yet notified).
+    pub(crate) fn has_waiting(&self) -> bool {
+        self.list.as_ref().is_some_and(|l| l.waiting > 0)
+    }
+
+    /// Waiters notified that have not run yet (they still hold their notification).
+    pub(crate) fn woken(&self) -> usize {
+        self.list.as_ref().map_or(0, |l| l.woken)
+    }
+
+    /// True when nobody is ahead of a newcomer: no waiter is waiting, and no notified
+    /// waiter is still on its way to take what it was woken for.
     pub(crate) fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.list
+            .as_ref()
+            .is_none_or(|l| l.waiting == 0 && l.woken == 0)
     }
 }
 
@@ -136,6 +162,7 @@ impl List {
         };
         match &mut slot.state {
             State::Notified => {
+                self.woken -= 1;
                 self.release(key);
                 true
             }
@@ -158,7 +185,9 @@ impl List {
             return false;
         };
         let was_notified = matches!(slot.state, State::Notified);
-        if !was_notified {
+        if was_notified {
+            self.woken -= 1;
+        } else {
             self.waiting -= 1;
         }
         self.release(key);
@@ -189,6 +218,7 @@ impl List {
             };
             if let State::Waiting(w) = std::mem::replace(&mut slot.state, State::Notified) {
                 self.waiting -= 1;
+                self.woken += 1;
                 if let Some(w) = w {
                     wake(w);
                 }
@@ -205,6 +235,7 @@ impl List {
         };
         if let State::Waiting(w) = std::mem::replace(&mut slot.state, State::Notified) {
             self.waiting -= 1;
+            self.woken += 1;
             if let Some(w) = w {
                 w.wake();
             }
