@@ -222,18 +222,27 @@ impl Core {
         let busy = self.has_ready()
             || (self.in_block_on.get() && self.main.is_woken())
             || self.shared.remote.has_pending();
+        // With a paused clock, the deadline to jump to once I/O and remote wakes were
+        // checked and nothing woke (T4).
+        let mut advance_to = None;
         let mut timeout = if busy {
             Some(Duration::ZERO)
         } else {
-            let next = self.timers.borrow_mut().next_deadline();
+            // A saturated deadline (`Duration::MAX`) never arrives (T1): it is no deadline.
+            let next = self
+                .timers
+                .borrow_mut()
+                .next_deadline()
+                .filter(|&d| d != u64::MAX);
             match next {
                 Some(deadline) => {
                     let now = self.clock.now_ns();
                     if deadline <= now {
                         Some(Duration::ZERO)
                     } else if self.clock.is_paused() && self.blocking_in_flight.get() == 0 {
-                        // Virtual time: every task is blocked, so jump to the next deadline.
-                        self.clock.set_virtual(deadline);
+                        // Virtual time: every task is blocked. Poll I/O without waiting
+                        // first; jump to the deadline only if nothing at all woke.
+                        advance_to = Some(deadline);
                         Some(Duration::ZERO)
                     } else {
                         Some(Duration::from_nanos(deadline - now))
@@ -277,6 +286,14 @@ impl Core {
             self.wake_collected();
         }
         self.drain_remote();
+        if let Some(deadline) = advance_to {
+            let woke = self.has_ready()
+                || (self.in_block_on.get() && self.main.is_woken())
+                || self.shared.remote.has_pending();
+            if !woke {
+                self.clock.set_virtual(deadline);
+            }
+        }
         self.fire_timers();
     }
 
