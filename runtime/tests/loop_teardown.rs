@@ -71,3 +71,113 @@ fn runtime_can_be_dropped_inside_another_loop() {
     assert_eq!(counts.drops(), 1);
     assert_eq!(counts.polls(), 0);
 }
+
+/// A waker whose `Drop` runs code on the loop being torn down.
+struct DropHook(std::sync::Mutex<Option<Box<dyn FnOnce() + Send>>>);
+
+impl std::task::Wake for DropHook {
+    fn wake(self: std::sync::Arc<Self>) {}
+}
+
+impl Drop for DropHook {
+    fn drop(&mut self) {
+        if let Some(f) = self.0.lock().unwrap().take() {
+            f();
+        }
+    }
+}
+
+fn hook_waker(f: impl FnOnce() + Send + 'static) -> std::task::Waker {
+    std::task::Waker::from(std::sync::Arc::new(DropHook(std::sync::Mutex::new(Some(
+        Box::new(f),
+    )))))
+}
+
+/// Sets its flag when dropped.
+struct Flag(std::sync::Arc<std::sync::atomic::AtomicBool>);
+impl Drop for Flag {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Polls `fut` once with `waker`, so that the loop keeps `waker` registered.
+fn register_with<F: std::future::Future + Unpin>(fut: &mut F, waker: &std::task::Waker) {
+    let mut cx = std::task::Context::from_waker(waker);
+    assert!(std::pin::Pin::new(fut).poll(&mut cx).is_pending());
+}
+
+#[test]
+fn a_task_spawned_from_a_timer_wakers_drop_during_teardown_is_dropped() {
+    let dropped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let rt = runtime::Runtime::new().unwrap();
+    let d = dropped.clone();
+    rt.block_on(async move {
+        let waker = hook_waker(move || {
+            let flag = Flag(d);
+            runtime::spawn(async move {
+                let _flag = flag;
+                std::future::pending::<()>().await
+            })
+            .detach();
+        });
+        let mut sleep = runtime::sleep(std::time::Duration::from_secs(3600));
+        register_with(&mut sleep, &waker);
+        drop(waker);
+        std::mem::forget(sleep); // the timer stays registered with the hook's waker
+    });
+    drop(rt);
+    assert!(
+        dropped.load(std::sync::atomic::Ordering::SeqCst),
+        "the task spawned while timer wakers were released was never dropped"
+    );
+}
+
+#[test]
+fn a_timer_waker_whose_drop_drops_a_sleep_of_the_same_loop() {
+    let rt = runtime::Runtime::new().unwrap();
+    let dropped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let d = dropped.clone();
+    rt.block_on(async move {
+        let mut inner = runtime::sleep(std::time::Duration::from_secs(7200));
+        register_with(&mut inner, &hook_waker(|| {}));
+        let waker = hook_waker(move || {
+            drop(inner); // cancels a timer of the loop being torn down
+            d.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+        let mut outer = runtime::sleep(std::time::Duration::from_secs(3600));
+        register_with(&mut outer, &waker);
+        drop(waker);
+        std::mem::forget(outer);
+    });
+    drop(rt); // panicked with "already borrowed" before the fix
+    assert!(dropped.load(std::sync::atomic::Ordering::SeqCst));
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "uses a socket (epoll)")]
+fn a_task_spawned_from_an_io_wakers_drop_during_teardown_is_dropped() {
+    let dropped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let rt = runtime::Runtime::new().unwrap();
+    let d = dropped.clone();
+    let listener = rt.block_on(async move {
+        let listener = runtime::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let waker = hook_waker(move || {
+            let flag = Flag(d);
+            runtime::spawn(async move {
+                let _flag = flag;
+                std::future::pending::<()>().await
+            })
+            .detach();
+        });
+        {
+            let mut accept = std::pin::pin!(listener.accept());
+            let mut cx = std::task::Context::from_waker(&waker);
+            assert!(std::future::Future::poll(accept.as_mut(), &mut cx).is_pending());
+        }
+        listener
+    });
+    drop(rt);
+    assert!(dropped.load(std::sync::atomic::Ordering::SeqCst));
+    drop(listener);
+}

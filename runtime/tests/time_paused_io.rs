@@ -43,7 +43,11 @@ fn loopback_round_trips_take_no_virtual_time_beside_a_pending_timer() {
             assert_eq!(&back, b"hello");
         }
         echo.await.unwrap();
-        assert_eq!(start.elapsed(), Duration::ZERO, "virtual time moved during I/O");
+        assert_eq!(
+            start.elapsed(),
+            Duration::ZERO,
+            "virtual time moved during I/O"
+        );
         assert!(!fired.get(), "the unrelated hour timer fired");
     });
 }
@@ -71,7 +75,9 @@ fn a_remote_wake_is_delivered_before_the_clock_jumps() {
         let (_sleeper, fired) = hour_sleeper();
         let (tx, mut rx) = runtime::sync::cross_thread::unbounded();
         // Sent before the loop looks: already pending when the loop has nothing ready.
-        std::thread::spawn(move || tx.send(1).unwrap()).join().unwrap();
+        std::thread::spawn(move || tx.send(1).unwrap())
+            .join()
+            .unwrap();
         let start = Instant::now();
         assert_eq!(rx.recv().await, Some(1));
         assert_eq!(start.elapsed(), Duration::ZERO);
@@ -93,10 +99,17 @@ fn a_duration_max_deadline_never_fires_and_does_not_move_the_clock() {
         assert_eq!(rx.recv().await, Some(()));
         sender.join().unwrap();
         assert!(!forever.is_done(), "a Duration::MAX sleep fired");
-        assert!(start.elapsed() < HOUR, "the clock jumped to the end of time");
+        assert!(
+            start.elapsed() < HOUR,
+            "the clock jumped to the end of time"
+        );
         let t = Instant::now();
         runtime::sleep(Duration::from_secs(1)).await;
-        assert_eq!(t.elapsed(), Duration::from_secs(1), "later sleeps complete at once");
+        assert_eq!(
+            t.elapsed(),
+            Duration::from_secs(1),
+            "later sleeps complete at once"
+        );
         assert!(!forever.is_done());
     });
 }

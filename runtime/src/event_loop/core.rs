@@ -431,35 +431,51 @@ impl Core {
     }
 
     /// Cancels and drops every task, then releases everything the loop holds (L5).
-    /// Runs with this core entered, so drop code may still spawn or wake.
+    /// Runs with this core entered, so drop code may still spawn or wake. Teardown repeats
+    /// while more is spawned: dropping a timer's or an I/O source's waker may spawn a task
+    /// (or register a timer), and that task is cancelled and dropped in the next round,
+    /// until the registry, the ready queue and the timers are all empty.
     pub(crate) fn shutdown(&self) {
         // Wakes that are still in flight, and any later ones, become no-ops; closures that
-        // never ran are dropped here, before the tasks they may refer to.
+        // never ran are dropped here, before the tasks they may refer to (and outside any
+        // borrow: their `Drop` is user code).
         drop(self.shared.remote.close());
-        self.injected.borrow_mut().clear();
+        let injected = std::mem::take(&mut *self.injected.borrow_mut());
+        drop(injected);
         loop {
-            let tasks = std::mem::take(&mut *self.registry.borrow_mut());
-            if tasks.is_empty() {
-                break;
-            }
-            for task in tasks {
-                if task.state() & raw::COMPLETE == 0 {
-                    task.set_state(task.state() | raw::CANCELLED);
-                    // SAFETY: not complete; loop thread.
-                    unsafe { task.cancel_future() };
-                    task.set_state(task.state() | raw::COMPLETE);
+            loop {
+                let tasks = std::mem::take(&mut *self.registry.borrow_mut());
+                if tasks.is_empty() {
+                    break;
                 }
-                self.finish(task);
+                for task in tasks {
+                    if task.state() & raw::COMPLETE == 0 {
+                        task.set_state(task.state() | raw::CANCELLED);
+                        // SAFETY: not complete; loop thread.
+                        unsafe { task.cancel_future() };
+                        task.set_state(task.state() | raw::COMPLETE);
+                    }
+                    self.finish(task);
+                }
             }
-        }
-        // Timers and I/O registrations hold wakers: drop them now that the futures are gone.
-        self.timers.borrow_mut().clear();
-        self.reactor.clear_all();
-        loop {
-            let Some(task) = self.ready.borrow_mut().pop_front() else {
+            // Timers and I/O registrations hold wakers: drop them now that the futures are
+            // gone, after the borrows are released (a waker's `Drop` may drop a `Sleep` of
+            // this loop, or spawn).
+            let timer_wakers = self.timers.borrow_mut().take_all();
+            drop(timer_wakers);
+            self.reactor.clear_all();
+            loop {
+                let Some(task) = self.ready.borrow_mut().pop_front() else {
+                    break;
+                };
+                task.release_local(raw::SCHEDULED);
+            }
+            if self.registry.borrow().is_empty()
+                && self.ready.borrow().is_empty()
+                && self.timers.borrow().is_empty()
+            {
                 break;
-            };
-            task.release_local(raw::SCHEDULED);
+            }
         }
     }
 }

@@ -7,6 +7,12 @@
 //!   heap is compacted when more than half of it is dead (asyncio's rule).
 //! - Equal deadlines fire in insertion order (a 32-bit sequence number breaks ties).
 //! - A heap entry is 24 bytes, a slot 24: 48 bytes per pending timer.
+//! - Memory goes back when the structure is mostly empty (T5): once the live count falls
+//!   below a quarter of the slots, trailing free slots are cut off, the heap loses its dead
+//!   entries, and both give back their spare capacity. Slots cut off leave their
+//!   generation behind (`gen_floor`), so a stale key never matches a slot made later at
+//!   the same index. The next attempt waits until the live count halves again, so the
+//!   work is amortised O(1) per timer.
 
 use std::task::Waker;
 
@@ -51,7 +57,15 @@ pub(crate) struct Timers {
     free: u32,
     live: usize,
     seq: u32,
+    /// Try to give memory back when `live` falls below this.
+    shrink_below: usize,
+    /// Generation for slots created from now on: above every generation a cut-off slot
+    /// had, so stale keys naming a recreated index stay stale.
+    gen_floor: u32,
 }
+
+/// Below this many slots, memory is not worth giving back.
+const SHRINK_MIN_SLOTS: usize = 1024;
 
 impl Timers {
     pub(crate) fn new() -> Timers {
@@ -61,6 +75,8 @@ impl Timers {
             free: NONE,
             live: 0,
             seq: 0,
+            shrink_below: 0,
+            gen_floor: 0,
         }
     }
 
@@ -84,9 +100,12 @@ impl Timers {
             let i = u32::try_from(self.slots.len()).expect("more than 4 billion timers");
             self.slots.push(Slot {
                 waker: Some(waker),
-                gen: 0,
+                gen: self.gen_floor,
                 next_free: NONE,
             });
+            if self.slots.len() >= SHRINK_MIN_SLOTS {
+                self.shrink_below = self.slots.len() / 4;
+            }
             i
         };
         let gen = self.slots[slot as usize].gen;
@@ -130,6 +149,7 @@ impl Timers {
         }
         let w = self.free_slot(key.slot);
         self.maybe_compact();
+        self.maybe_shrink();
         w
     }
 
@@ -166,15 +186,79 @@ impl Timers {
                 }
             }
         }
+        self.maybe_shrink();
     }
 
-    /// Drops every timer and its waker.
-    pub(crate) fn clear(&mut self) {
+    /// Removes every timer and hands back their wakers, for the caller to drop *after*
+    /// releasing its borrow of the timers (a waker's `Drop` may touch this loop's timers).
+    #[must_use = "drop the wakers after releasing the borrow"]
+    pub(crate) fn take_all(&mut self) -> Vec<Waker> {
         let slots = std::mem::take(&mut self.slots);
         self.heap = Vec::new();
         self.free = NONE;
         self.live = 0;
-        drop(slots);
+        self.shrink_below = 0;
+        // Keys of the removed slots must never match a slot made later.
+        let floor = slots
+            .iter()
+            .map(|s| s.gen)
+            .max()
+            .map_or(0, |g| g.wrapping_add(1));
+        self.gen_floor = self.gen_floor.max(floor);
+        slots.into_iter().filter_map(|s| s.waker).collect()
+    }
+
+    /// The cheap check on the paths that free slots; the work is in `shrink`.
+    #[inline]
+    fn maybe_shrink(&mut self) {
+        if self.live < self.shrink_below {
+            self.shrink();
+        }
+    }
+
+    #[cold]
+    fn shrink(&mut self) {
+        // Cut off trailing free slots, remembering their generations, when that frees at
+        // least half of them: the rebuild of the free list and of the heap below then
+        // costs no more than what was cut off.
+        let len = self.slots.len();
+        let mut keep = len;
+        while keep > 0 && self.slots[keep - 1].waker.is_none() {
+            keep -= 1;
+        }
+        if len - keep >= len / 2 {
+            for s in &self.slots[keep..] {
+                self.gen_floor = self.gen_floor.max(s.gen);
+            }
+            self.slots.truncate(keep);
+            self.free = NONE;
+            for i in (0..keep).rev() {
+                if self.slots[i].waker.is_none() {
+                    self.slots[i].next_free = self.free;
+                    self.free = i as u32;
+                }
+            }
+            // Dead heap entries go (their slot is free, or was cut off: both are stale).
+            let slots = &self.slots;
+            self.heap
+                .retain(|e| slots.get(e.slot as usize).is_some_and(|s| s.gen == e.gen));
+            for i in (0..self.heap.len()).rev() {
+                self.sift_down(i);
+            }
+        }
+        if self.slots.capacity() > 2 * self.slots.len() {
+            self.slots.shrink_to(self.slots.len() * 3 / 2);
+        }
+        if self.heap.capacity() > 2 * self.heap.len() {
+            self.heap.shrink_to(self.heap.len() * 3 / 2);
+        }
+        // Next attempt once the live count halves again (down to the last timer, whose
+        // slot may be the one holding the tail), unless too little is left to matter.
+        self.shrink_below = if self.slots.len() < SHRINK_MIN_SLOTS {
+            0
+        } else {
+            (self.live / 2).max(1)
+        };
     }
 
     fn maybe_compact(&mut self) {
@@ -330,5 +414,40 @@ mod tests {
         let mut out = Vec::new();
         t.fire_due(u64::MAX - 1, &mut out);
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn memory_goes_back_when_mostly_empty_and_stale_keys_stay_stale() {
+        let n = if cfg!(miri) { 3000 } else { 100_000 };
+        let mut t = Timers::new();
+        let keys: Vec<_> = (0..n)
+            .map(|i| t.insert(1000 + i as u64, Waker::noop().clone()))
+            .collect();
+        // Keep one early timer alive; cancel the rest.
+        for k in &keys[1..] {
+            t.cancel(*k);
+        }
+        assert_eq!(t.len(), 1);
+        assert!(t.slots.capacity() < 64, "slots kept {}", t.slots.capacity());
+        assert!(t.heap.capacity() < 64, "heap kept {}", t.heap.capacity());
+        // New timers reuse the cut-off indices with newer generations.
+        let fresh: Vec<_> = (0..n / 2)
+            .map(|i| t.insert(5000 + i as u64, Waker::noop().clone()))
+            .collect();
+        for k in &keys[1..] {
+            assert!(!t.is_pending(*k), "a stale key matched a recreated slot");
+            assert!(t.cancel(*k).is_none());
+        }
+        assert!(fresh.iter().all(|k| t.is_pending(*k)));
+        assert!(t.is_pending(keys[0]));
+        assert_eq!(t.len(), 1 + n / 2);
+        // Firing them all gives memory back too, and order is kept.
+        let mut out = Vec::new();
+        t.fire_due(1000, &mut out);
+        assert_eq!(out.len(), 1);
+        t.fire_due(u64::MAX - 1, &mut out);
+        assert_eq!(out.len(), 1 + n / 2);
+        assert!(t.is_empty());
+        assert!(t.slots.capacity() < 64 && t.heap.capacity() < 64);
     }
 }
