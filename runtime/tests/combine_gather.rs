@@ -208,3 +208,42 @@ async fn scope_without_deadline_never_expires_until_rescheduled() {
     assert_eq!(scope.run(after(1000, 7)).await, Ok(7));
     assert!(!h.expired());
 }
+
+/// A `!Unpin` future that records its own address when first polled and checks, when
+/// dropped, that it was never moved since (Pin's drop guarantee).
+struct AddressBound {
+    at: std::cell::Cell<usize>,
+    _pin: std::marker::PhantomPinned,
+}
+
+impl std::future::Future for AddressBound {
+    type Output = ();
+    fn poll(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        self.at.set(&*self as *const Self as usize);
+        std::task::Poll::Pending
+    }
+}
+
+impl Drop for AddressBound {
+    fn drop(&mut self) {
+        let at = self.at.get();
+        assert!(
+            at == 0 || at == self as *const Self as usize,
+            "a pinned future was moved"
+        );
+    }
+}
+
+#[test]
+fn maybe_done_take_before_the_end_panics_without_moving_the_future() {
+    use runtime::combine::join::MaybeDone;
+    let mut md = std::pin::pin!(MaybeDone::new(AddressBound {
+        at: std::cell::Cell::new(0),
+        _pin: std::marker::PhantomPinned,
+    }));
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    assert!(!md.as_mut().poll_done(&mut cx));
+    let taken = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| md.as_mut().take()));
+    assert!(taken.is_err(), "take() of a running future must panic");
+    // Dropping `md` here drops the future where it was pinned.
+}

@@ -86,13 +86,18 @@ impl<F: Future> Set<F> {
     }
 
     fn take_all(&mut self) -> Vec<F::Output> {
-        // SAFETY: every slot is `Done` here: no future is left to be pinned.
+        // SAFETY: a slot is moved out only after checking that it is `Done`, which holds
+        // no future; a running future is never moved.
         let slots = unsafe { self.slots.as_mut().get_unchecked_mut() };
+        assert!(
+            slots.iter().all(|s| matches!(s, Slot::Done(_))),
+            "gather finished with a slot not done"
+        );
         slots
             .iter_mut()
             .map(|s| match std::mem::replace(s, Slot::Taken) {
                 Slot::Done(v) => v,
-                _ => unreachable!("gather finished with a slot not done"),
+                _ => unreachable!("checked above"),
             })
             .collect()
     }

@@ -5,8 +5,16 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 /// A future, then its output: the building block of [`join!`](crate::join!).
+///
+/// Public only for the macros' expansion; its state is private, so safe code can only
+/// create it with [`MaybeDone::new`] and drive it through a pinned reference, and the
+/// future is never moved once pinned (it is dropped in place when it finishes).
 #[doc(hidden)]
-pub enum MaybeDone<F: Future> {
+pub struct MaybeDone<F: Future> {
+    state: State<F>,
+}
+
+enum State<F: Future> {
     /// Still running.
     Running(F),
     /// Finished; holds the output.
@@ -16,17 +24,24 @@ pub enum MaybeDone<F: Future> {
 }
 
 impl<F: Future> MaybeDone<F> {
+    /// Wraps a future that has not started.
+    pub fn new(future: F) -> Self {
+        MaybeDone {
+            state: State::Running(future),
+        }
+    }
+
     /// Polls the future if it still runs; `true` once it is done.
     pub fn poll_done(self: Pin<&mut Self>, cx: &mut Context<'_>) -> bool {
-        // SAFETY: the future is never moved out: on completion the whole enum is
-        // overwritten in place, which drops the finished future where it is.
-        let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: the future is never moved out: on completion the state is overwritten
+        // in place, which drops the finished future where it is.
+        let this = unsafe { &mut self.get_unchecked_mut().state };
         match this {
-            MaybeDone::Running(f) => {
+            State::Running(f) => {
                 // SAFETY: see above; `f` stays in place until overwritten.
                 match unsafe { Pin::new_unchecked(f) }.poll(cx) {
                     Poll::Ready(v) => {
-                        *this = MaybeDone::Done(v);
+                        *this = State::Done(v);
                         true
                     }
                     Poll::Pending => false,
@@ -39,8 +54,8 @@ impl<F: Future> MaybeDone<F> {
     /// Looks at the output, if done.
     pub fn output(self: Pin<&mut Self>) -> Option<&F::Output> {
         // SAFETY: only the output is borrowed; no future is moved.
-        match unsafe { self.get_unchecked_mut() } {
-            MaybeDone::Done(v) => Some(v),
+        match unsafe { &mut self.get_unchecked_mut().state } {
+            State::Done(v) => Some(v),
             _ => None,
         }
     }
@@ -49,13 +64,17 @@ impl<F: Future> MaybeDone<F> {
     ///
     /// # Panics
     ///
-    /// If the future is not done.
+    /// If the future is not done (it stays where it is, pinned), or the output was taken.
     pub fn take(self: Pin<&mut Self>) -> F::Output {
-        // SAFETY: in `Done` there is no future left to keep pinned.
-        let this = unsafe { self.get_unchecked_mut() };
-        match std::mem::replace(this, MaybeDone::Gone) {
-            MaybeDone::Done(v) => v,
-            _ => panic!("MaybeDone::take before the future finished"),
+        // SAFETY: the state is moved only below, after checking it is `Done`, which holds
+        // no future; a running future is never moved.
+        let this = unsafe { &mut self.get_unchecked_mut().state };
+        if !matches!(this, State::Done(_)) {
+            panic!("MaybeDone::take before the future finished (or after its output was taken)");
+        }
+        match std::mem::replace(this, State::Gone) {
+            State::Done(v) => v,
+            _ => unreachable!("checked above"),
         }
     }
 }
@@ -111,7 +130,7 @@ macro_rules! __join_impl {
         $crate::__join_impl!(@name [$(($n $e))* ($next $fut)] [$($names)*] [$($rest),*] $kind)
     };
     (@name [$(($n:ident $e:expr))*] [$($names:ident)*] [] join) => {{
-        $( let mut $n = ::core::pin::pin!($crate::combine::join::MaybeDone::Running($e)); )*
+        $( let mut $n = ::core::pin::pin!($crate::combine::join::MaybeDone::new($e)); )*
         ::core::future::poll_fn(move |cx| {
             let mut all = true;
             $( all &= $n.as_mut().poll_done(cx); )*
@@ -123,7 +142,7 @@ macro_rules! __join_impl {
         }).await
     }};
     (@name [$(($n:ident $e:expr))*] [$($names:ident)*] [] try) => {{
-        $( let mut $n = ::core::pin::pin!($crate::combine::join::MaybeDone::Running($e)); )*
+        $( let mut $n = ::core::pin::pin!($crate::combine::join::MaybeDone::new($e)); )*
         ::core::future::poll_fn(move |cx| {
             let mut all = true;
             $(
