@@ -341,3 +341,57 @@ fn echo_client_talks_to_a_python_asyncio_echo_server() {
         "echoed: hello\nechoed: event loop\nechoed: bye\n"
     );
 }
+
+fn rss_kib_of(pid: u32) -> usize {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+#[cfg_attr(not(target_os = "linux"), ignore = "reads /proc/<pid>/status")]
+fn http_server_answers_an_endless_header_with_431_and_keeps_serving() {
+    let (server, _out, addr) = start_server_example("http_server", &["127.0.0.1:0"]);
+    let pid = server.0.id();
+    let get = |s: &mut TcpStream| {
+        s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut resp = String::new();
+        s.read_to_string(&mut resp).unwrap();
+        resp
+    };
+    assert!(get(&mut TcpStream::connect(addr).unwrap()).ends_with("Hello World!"));
+    let before = rss_kib_of(pid);
+    // A client streaming an endless header: 64 MiB with no blank line.
+    let mut hostile = TcpStream::connect(addr).unwrap();
+    hostile
+        .set_write_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let chunk = vec![b'a'; 64 * 1024];
+    hostile.write_all(b"GET / HTTP/1.1\r\nX-Endless: ").unwrap();
+    let mut sent = 0usize;
+    while sent < 64 << 20 {
+        match hostile.write(&chunk) {
+            Ok(n) => sent += n,
+            Err(_) => break, // the server answered and closed: the write fails (reset)
+        }
+    }
+    let mut resp = Vec::new();
+    let _ = hostile.read_to_end(&mut resp);
+    let resp = String::from_utf8_lossy(&resp);
+    assert!(
+        resp.starts_with("HTTP/1.1 431 "),
+        "the over-long head got {resp:?}"
+    );
+    let after = rss_kib_of(pid);
+    assert!(
+        after < before + 2 * 1024,
+        "RSS grew from {before} KiB to {after} KiB under an endless header"
+    );
+    // Others are still served.
+    assert!(get(&mut TcpStream::connect(addr).unwrap()).ends_with("Hello World!"));
+}

@@ -63,8 +63,9 @@ mod unix;
 pub use addr::{lookup_host, ToSocketAddrs};
 pub use socket::TcpSocket;
 pub use streams::{
-    open_connection, open_unix_connection, start_server, start_unix_server, Server, StreamReader,
-    StreamWriter,
+    open_connection, open_connection_with_limit, open_unix_connection, start_server,
+    start_server_with_limit, start_unix_server, LimitOverrunError, Server, StreamReader,
+    StreamWriter, DEFAULT_LIMIT,
 };
 pub use tcp::{Incoming, TcpListener, TcpStream};
 pub use udp::UdpSocket;

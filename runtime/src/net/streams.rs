@@ -77,6 +77,25 @@ pub async fn open_connection(addr: impl ToSocketAddrs) -> io::Result<(StreamRead
     Ok(split(Conn::Tcp(TcpStream::connect(addr).await?)))
 }
 
+/// [`open_connection`] with `limit` as the reader's `readuntil`/`readline` limit
+/// (asyncio's `open_connection(..., limit=)`).
+///
+/// # Errors
+///
+/// The connect error.
+///
+/// # Panics
+///
+/// If `limit` is 0.
+pub async fn open_connection_with_limit(
+    addr: impl ToSocketAddrs,
+    limit: usize,
+) -> io::Result<(StreamReader, StreamWriter)> {
+    let (mut r, w) = open_connection(addr).await?;
+    r.set_limit(limit);
+    Ok((r, w))
+}
+
 /// Connects to the Unix-domain socket at `path` and returns the two halves (asyncio
 /// `open_unix_connection`).
 ///
@@ -114,15 +133,72 @@ fn split(stream: Conn) -> (StreamReader, StreamWriter) {
             pos: 0,
             end: 0,
             eof: false,
+            limit: DEFAULT_LIMIT,
         },
         StreamWriter {
             stream,
             pending: Vec::new(),
+            sent: 0,
         },
     )
 }
 
+/// asyncio's default stream limit (`asyncio.streams._DEFAULT_LIMIT`): 64 KiB.
+pub const DEFAULT_LIMIT: usize = 64 * 1024;
+
+/// [`StreamReader::readuntil`] or [`readline`](StreamReader::readline) did not find the
+/// separator within the reader's limit (asyncio's `LimitOverrunError` for `readuntil`,
+/// the `ValueError` it becomes in `readline`).
+///
+/// It travels inside an [`io::Error`] of kind `InvalidData`; get it back with
+/// [`LimitOverrunError::from_io`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LimitOverrunError {
+    /// The operation that hit the limit: `"readuntil"` or `"readline"`.
+    pub operation: &'static str,
+    /// The reader's limit, in bytes.
+    pub limit: usize,
+    /// How many buffered bytes the caller must consume to get past the overrun (asyncio's
+    /// `consumed`). After `readuntil` they are still buffered; `readline` discarded them.
+    pub consumed: usize,
+    /// True if the separator was found, but beyond the limit.
+    pub separator_found: bool,
+}
+
+impl LimitOverrunError {
+    /// The limit error inside `err`, if that is what `err` is.
+    pub fn from_io(err: &io::Error) -> Option<&LimitOverrunError> {
+        err.get_ref().and_then(|e| e.downcast_ref())
+    }
+}
+
+impl std::fmt::Display for LimitOverrunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.separator_found {
+            write!(
+                f,
+                "{}: separator found, but the chunk ({} bytes) exceeds the stream limit of {} bytes",
+                self.operation, self.consumed, self.limit
+            )
+        } else {
+            write!(
+                f,
+                "{}: separator not found within the stream limit of {} bytes                  (raise it with StreamReader::set_limit)",
+                self.operation, self.limit
+            )
+        }
+    }
+}
+
+impl std::error::Error for LimitOverrunError {}
+
 /// The reading half of a connection (asyncio `StreamReader`), buffered.
+///
+/// `readuntil`/`readline` look for their separator within [`limit`](StreamReader::limit)
+/// bytes (64 KiB by default, as asyncio): a peer that never sends it gets a
+/// [`LimitOverrunError`], and the buffer never grows past the limit plus one read.
+/// `StreamReader` implements `futures_io::AsyncRead` and `AsyncBufRead`, so the
+/// [`io`](crate::io) extension traits work on it.
 pub struct StreamReader {
     stream: Rc<Conn>,
     /// Zeroed once and reused: bytes `pos..end` are unread, `end..` is free room.
@@ -130,6 +206,7 @@ pub struct StreamReader {
     pos: usize,
     end: usize,
     eof: bool,
+    limit: usize,
 }
 
 /// The reader's first buffer; it doubles when one message outgrows it.
@@ -198,10 +275,11 @@ mod tests {
 
 impl StreamReader {
     /// Reads more bytes into the buffer; false at end of stream. Unread bytes keep
-    /// their offsets relative to `pos`.
-    async fn fill(&mut self) -> io::Result<bool> {
+    /// their offsets relative to `pos`. The buffer grows (doubling) only while fewer than
+    /// `want` unread bytes fit in it, so its size stays below `want` plus one read.
+    fn poll_fill(&mut self, cx: &mut Context<'_>, want: usize) -> Poll<io::Result<bool>> {
         if self.eof {
-            return Ok(false);
+            return Poll::Ready(Ok(false));
         }
         if self.pos == self.end {
             self.pos = 0;
@@ -215,16 +293,25 @@ impl StreamReader {
                 self.end -= self.pos;
                 self.pos = 0;
             } else {
-                self.buf.resize(self.buf.len() * 2, 0);
+                let len = self.buf.len();
+                let grown = (len * 2).min(want.max(len) + READ_BUFFER);
+                self.buf.resize(grown, 0);
             }
         }
-        let (stream, room) = (&self.stream, &mut self.buf[self.end..]);
-        let n = poll_fn(|cx| stream.poll_read(cx, room)).await?;
+        let n = match self.stream.poll_read(cx, &mut self.buf[self.end..]) {
+            Poll::Ready(Ok(n)) => n,
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+            Poll::Pending => return Poll::Pending,
+        };
         self.end += n;
         if n == 0 {
             self.eof = true;
         }
-        Ok(n > 0)
+        Poll::Ready(Ok(n > 0))
+    }
+
+    async fn fill(&mut self, want: usize) -> io::Result<bool> {
+        poll_fn(|cx| self.poll_fill(cx, want)).await
     }
 
     fn take(&mut self, n: usize) -> Vec<u8> {
@@ -234,6 +321,25 @@ impl StreamReader {
         out
     }
 
+    /// The limit for `readuntil`/`readline`, in bytes (asyncio's `limit`).
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// Sets the limit for `readuntil`/`readline` (asyncio's `limit=` argument of
+    /// `open_connection`/`start_server`).
+    ///
+    /// # Panics
+    ///
+    /// If `limit` is 0 (asyncio: `ValueError`).
+    pub fn set_limit(&mut self, limit: usize) {
+        assert!(
+            limit > 0,
+            "StreamReader::set_limit: the limit must be positive"
+        );
+        self.limit = limit;
+    }
+
     /// Up to `n` bytes (fewer if that is what arrived; empty at end of stream).
     ///
     /// # Errors
@@ -241,20 +347,38 @@ impl StreamReader {
     /// The OS error.
     pub async fn read(&mut self, n: usize) -> io::Result<Vec<u8>> {
         if self.pos == self.end {
-            self.fill().await?;
+            self.fill(0).await?;
         }
         let k = n.min(self.end - self.pos);
         Ok(self.take(k))
+    }
+
+    /// Everything until end of stream (asyncio `read()` / `read(-1)`). Not bounded by
+    /// the limit, as in asyncio: use it only with peers you trust to stop.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub async fn read_all(&mut self) -> io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        loop {
+            out.extend_from_slice(&self.buf[self.pos..self.end]);
+            self.pos = self.end;
+            if !self.fill(0).await? {
+                return Ok(out);
+            }
+        }
     }
 
     /// Exactly `n` bytes (asyncio `readexactly`).
     ///
     /// # Errors
     ///
-    /// `UnexpectedEof` if the stream ends first (asyncio's `IncompleteReadError`).
+    /// `UnexpectedEof` if the stream ends first (asyncio's `IncompleteReadError`); the
+    /// bytes that did arrive stay buffered (asyncio hands them out in `e.partial`).
     pub async fn readexactly(&mut self, n: usize) -> io::Result<Vec<u8>> {
         while self.end - self.pos < n {
-            if !self.fill().await? {
+            if !self.fill(n).await? {
                 return Err(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
                     format!("{} bytes read of {n} expected", self.end - self.pos),
@@ -268,26 +392,59 @@ impl StreamReader {
     ///
     /// # Errors
     ///
-    /// `UnexpectedEof` if the stream ends before the separator.
+    /// - `UnexpectedEof` if the stream ends before the separator;
+    /// - `InvalidData` carrying a [`LimitOverrunError`] if the separator is not within
+    ///   [`limit`](StreamReader::limit) bytes (or ends beyond it); the data stays buffered
+    ///   and can still be read (asyncio's `LimitOverrunError`).
     ///
     /// # Panics
     ///
     /// If `separator` is empty.
     pub async fn readuntil(&mut self, separator: &[u8]) -> io::Result<Vec<u8>> {
+        match self.find_separator(separator, "readuntil").await? {
+            Ok(end) => Ok(self.take(end)),
+            Err(e) => Err(io::Error::new(io::ErrorKind::InvalidData, e)),
+        }
+    }
+
+    /// Where the chunk ending with `separator` ends (relative to `pos`), or the limit
+    /// error; `UnexpectedEof` if the stream ends first.
+    async fn find_separator(
+        &mut self,
+        separator: &[u8],
+        operation: &'static str,
+    ) -> io::Result<Result<usize, LimitOverrunError>> {
         assert!(
             !separator.is_empty(),
-            "readuntil: the separator must not be empty"
+            "{operation}: the separator must not be empty"
         );
         // Bytes after `pos` already searched (less an overlap for a split separator).
         let mut checked = 0;
+        let limit = self.limit;
         loop {
             let avail = &self.buf[self.pos..self.end];
             if let Some(i) = find(&avail[checked..], separator) {
                 let end = checked + i + separator.len();
-                return Ok(self.take(end));
+                if end - separator.len() > limit {
+                    return Ok(Err(LimitOverrunError {
+                        operation,
+                        limit,
+                        consumed: end - separator.len(),
+                        separator_found: true,
+                    }));
+                }
+                return Ok(Ok(end));
+            }
+            if avail.len() > limit {
+                return Ok(Err(LimitOverrunError {
+                    operation,
+                    limit,
+                    consumed: avail.len() + 1 - separator.len(),
+                    separator_found: false,
+                }));
             }
             checked = avail.len().saturating_sub(separator.len() - 1);
-            if !self.fill().await? {
+            if !self.fill(limit + separator.len()).await? {
                 return Err(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
                     "the stream ended before the separator",
@@ -301,10 +458,21 @@ impl StreamReader {
     ///
     /// # Errors
     ///
-    /// The OS error.
+    /// The OS error, or `InvalidData` carrying a [`LimitOverrunError`] when no `\n` comes
+    /// within the limit. As asyncio's `readline` (its `ValueError`), the over-long line is
+    /// discarded: up to and including its `\n` if that is buffered, else everything
+    /// buffered, so the next read starts after it.
     pub async fn readline(&mut self) -> io::Result<Vec<u8>> {
-        match self.readuntil(b"\n").await {
-            Ok(line) => Ok(line),
+        match self.find_separator(b"\n", "readline").await {
+            Ok(Ok(end)) => Ok(self.take(end)),
+            Ok(Err(e)) => {
+                if e.separator_found {
+                    self.pos += e.consumed + 1;
+                } else {
+                    self.pos = self.end;
+                }
+                Err(io::Error::new(io::ErrorKind::InvalidData, e))
+            }
             Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
                 let rest = self.end - self.pos;
                 Ok(self.take(rest))
@@ -319,11 +487,60 @@ impl StreamReader {
     }
 }
 
+impl futures_io::AsyncRead for StreamReader {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        if this.pos == this.end {
+            if buf.len() >= READ_BUFFER && !this.eof {
+                // Nothing buffered and a large read: straight into the caller's buffer.
+                return this.stream.poll_read(cx, buf);
+            }
+            match this.poll_fill(cx, 0) {
+                Poll::Ready(Ok(_)) => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        let n = buf.len().min(this.end - this.pos);
+        buf[..n].copy_from_slice(&this.buf[this.pos..this.pos + n]);
+        this.pos += n;
+        Poll::Ready(Ok(n))
+    }
+}
+
+impl futures_io::AsyncBufRead for StreamReader {
+    fn poll_fill_buf(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<&[u8]>> {
+        let this = self.get_mut();
+        if this.pos == this.end {
+            match this.poll_fill(cx, 0) {
+                Poll::Ready(Ok(_)) => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        Poll::Ready(Ok(&this.buf[this.pos..this.end]))
+    }
+
+    fn consume(self: std::pin::Pin<&mut Self>, amt: usize) {
+        let this = self.get_mut();
+        this.pos = (this.pos + amt).min(this.end);
+    }
+}
+
 /// The writing half of a connection (asyncio `StreamWriter`): `write` buffers, `drain`
-/// sends.
+/// sends. Implements `futures_io::AsyncWrite` (writes go through the same buffer).
 pub struct StreamWriter {
     stream: Rc<Conn>,
+    /// Bytes `sent..` are still to send; `..sent` went out already.
     pending: Vec<u8>,
+    sent: usize,
 }
 
 impl StreamWriter {
@@ -332,22 +549,41 @@ impl StreamWriter {
         self.pending.extend_from_slice(data);
     }
 
+    /// Bytes buffered and not yet sent (asyncio's `transport.get_write_buffer_size()`).
+    pub fn buffered(&self) -> usize {
+        self.pending.len() - self.sent
+    }
+
+    fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while self.sent < self.pending.len() {
+            let n = match self.stream.poll_write(cx, &self.pending[self.sent..]) {
+                Poll::Ready(Ok(n)) => n,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            };
+            if n == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            // Progress is kept in `self`, so a cancelled drain never sends bytes twice.
+            self.sent += n;
+        }
+        self.pending.clear();
+        self.sent = 0;
+        Poll::Ready(Ok(()))
+    }
+
     /// Sends everything buffered (asyncio `drain`).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: what a cancelled `drain` sent is gone from the buffer, and the next
+    /// `drain` sends the rest, once.
     ///
     /// # Errors
     ///
     /// The OS error (e.g. `BrokenPipe`).
     pub async fn drain(&mut self) -> io::Result<()> {
-        let mut sent = 0;
-        while sent < self.pending.len() {
-            let n = poll_fn(|cx| self.stream.poll_write(cx, &self.pending[sent..])).await?;
-            if n == 0 {
-                return Err(io::ErrorKind::WriteZero.into());
-            }
-            sent += n;
-        }
-        self.pending.clear();
-        Ok(())
+        poll_fn(|cx| self.poll_drain(cx)).await
     }
 
     /// Sends what is buffered, then closes the writing side (the peer reads end of stream).
@@ -372,6 +608,35 @@ impl StreamWriter {
                 io::ErrorKind::Unsupported,
                 "a Unix-domain connection has no IP peer address",
             )),
+        }
+    }
+}
+
+impl futures_io::AsyncWrite for StreamWriter {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        // Earlier buffered bytes go first.
+        match this.poll_drain(cx) {
+            Poll::Ready(Ok(())) => {}
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+            Poll::Pending => return Poll::Pending,
+        }
+        this.stream.poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut().poll_drain(cx)
+    }
+
+    fn poll_close(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        match this.poll_drain(cx) {
+            Poll::Ready(Ok(())) => Poll::Ready(this.stream.shutdown(Shutdown::Write)),
+            other => other,
         }
     }
 }
@@ -475,9 +740,35 @@ where
     H: Fn(StreamReader, StreamWriter) -> Fut + 'static,
     Fut: Future<Output = ()> + 'static,
 {
+    start_server_with_limit(handler, addr, DEFAULT_LIMIT)
+}
+
+/// [`start_server`] whose readers have `limit` as their `readuntil`/`readline` limit
+/// (asyncio's `start_server(..., limit=)`).
+///
+/// # Errors
+///
+/// The bind error.
+///
+/// # Panics
+///
+/// If `limit` is 0.
+pub fn start_server_with_limit<H, Fut>(
+    handler: H,
+    addr: impl ToSocketAddrs,
+    limit: usize,
+) -> io::Result<Server>
+where
+    H: Fn(StreamReader, StreamWriter) -> Fut + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    assert!(
+        limit > 0,
+        "start_server_with_limit: the limit must be positive"
+    );
     let listener = TcpListener::bind(addr)?;
     let addr = listener.local_addr()?;
-    Ok(serve(Some(addr), None, handler, move |cx| {
+    Ok(serve(Some(addr), None, handler, limit, move |cx| {
         listener.poll_accept(cx).map_ok(|(s, _)| Conn::Tcp(s))
     }))
 }
@@ -529,6 +820,7 @@ where
         None,
         Some(path.as_ref().to_owned()),
         handler,
+        DEFAULT_LIMIT,
         move |cx| listener.poll_accept(cx).map_ok(Conn::Unix),
     ))
 }
@@ -537,6 +829,7 @@ fn serve<H, Fut>(
     addr: Option<SocketAddr>,
     path: Option<PathBuf>,
     handler: H,
+    limit: usize,
     mut accept: impl FnMut(&mut Context<'_>) -> Poll<io::Result<Conn>> + 'static,
 ) -> Server
 where
@@ -555,7 +848,8 @@ where
             loop {
                 match poll_fn(|cx| backoff.poll(cx, &mut accept)).await {
                     Ok(conn) => {
-                        let (r, w) = split(conn);
+                        let (mut r, w) = split(conn);
+                        r.limit = limit;
                         active.count.set(active.count.get() + 1);
                         let guard = HandlerGuard(active.clone(), false);
                         let fut = handler(r, w);
