@@ -19,7 +19,7 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
-use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 
@@ -32,6 +32,12 @@ use crate::task::Task;
 const MAX_SIGNAL: usize = 65;
 /// Loops that may listen for signals at the same time.
 const MAX_LOOPS: usize = 64;
+
+/// Listeners the program made (not `run`'s default Ctrl-C listener), per signal.
+static USER_LISTENERS: [AtomicUsize; MAX_SIGNAL] = [const { AtomicUsize::new(0) }; MAX_SIGNAL];
+/// Per signal, the delivery count up to which a program's own listener has received
+/// the deliveries: `run`'s default Ctrl-C action leaves those alone.
+static HANDLED: [AtomicU64; MAX_SIGNAL] = [const { AtomicU64::new(0) }; MAX_SIGNAL];
 
 /// Deliveries per signal since the process started (bumped by the handler).
 static COUNTS: [AtomicU64; MAX_SIGNAL] = [const { AtomicU64::new(0) }; MAX_SIGNAL];
@@ -329,6 +335,8 @@ pub struct Signal {
     seen: u64,
     slot: usize,
     state: Rc<LoopSignals>,
+    /// A listener of the program's (false only for `run`'s default Ctrl-C listener).
+    user: bool,
 }
 
 impl Signal {
@@ -344,6 +352,10 @@ impl Signal {
     ///
     /// Outside a running loop.
     pub fn new(kind: SignalKind) -> io::Result<Signal> {
+        Signal::listen(kind, true)
+    }
+
+    fn listen(kind: SignalKind, user: bool) -> io::Result<Signal> {
         let signal = kind.0;
         let forbidden = [
             libc::SIGKILL,
@@ -365,11 +377,15 @@ impl Signal {
         let state = LoopSignals::current()?;
         add_listener(sig)?;
         let slot = state.add_waker_slot();
+        if user {
+            USER_LISTENERS[sig].fetch_add(1, Ordering::SeqCst);
+        }
         Ok(Signal {
             sig,
             seen: COUNTS[sig].load(Ordering::SeqCst),
             slot,
             state,
+            user,
         })
     }
 
@@ -384,6 +400,9 @@ impl Signal {
         let now = COUNTS[self.sig].load(Ordering::SeqCst);
         if now != self.seen {
             self.seen = now;
+            if self.user {
+                HANDLED[self.sig].fetch_max(now, Ordering::SeqCst);
+            }
             return Poll::Ready(Some(()));
         }
         let mut w = self.state.wakers.borrow_mut();
@@ -405,6 +424,9 @@ impl Stream for Signal {
 
 impl Drop for Signal {
     fn drop(&mut self) {
+        if self.user {
+            USER_LISTENERS[self.sig].fetch_sub(1, Ordering::SeqCst);
+        }
         self.state.wakers.borrow_mut()[self.slot] = None;
         self.state.free.borrow_mut().push(self.slot);
         remove_listener(self.sig);
@@ -418,7 +440,11 @@ impl fmt::Debug for Signal {
 }
 
 /// Waits for Ctrl-C (`SIGINT`) on the running loop. While it waits, Ctrl-C does not
-/// terminate the process.
+/// terminate the process, and inside [`run`](crate::run) (or `#[runtime::main]`) the
+/// Ctrl-C it receives is the program's: `run` does not cancel the main future for it, so
+/// cleanup after `ctrl_c()` can await. A later Ctrl-C that no listener of the program
+/// receives ends the program as usual (asyncio: a handler the program installs replaces
+/// the runner's default).
 ///
 /// # Errors
 ///
@@ -449,7 +475,24 @@ pub(crate) fn interrupt_listener() -> Option<Signal> {
     if !ours && !is_default(libc::SIGINT) {
         return None;
     }
-    Signal::new(SignalKind::INTERRUPT).ok()
+    Signal::listen(SignalKind::INTERRUPT, false).ok()
+}
+
+/// For [`run`](crate::run)'s default listener: ready on a Ctrl-C that nobody else
+/// handles. A delivery is the program's own while a listener of its exists (asyncio: a
+/// handler the program installs replaces the runner's default) or once one of its
+/// listeners received it; only a delivery with neither ends `run`.
+pub(crate) fn poll_unhandled_interrupt(default: &mut Signal, cx: &mut Context<'_>) -> Poll<()> {
+    let sig = default.sig;
+    while default.poll_recv(cx).is_ready() {
+        let now = default.seen;
+        let owned = USER_LISTENERS[sig].load(Ordering::SeqCst) > 0
+            || HANDLED[sig].load(Ordering::SeqCst) >= now;
+        if !owned {
+            return Poll::Ready(());
+        }
+    }
+    Poll::Pending
 }
 
 /// After `run` cancelled its main task on Ctrl-C: end the process the way an

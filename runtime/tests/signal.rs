@@ -142,11 +142,14 @@ fn ctrl_c_child() {
     println!("run returned"); // must not happen
 }
 
-#[test]
-fn run_cancels_the_main_future_on_ctrl_c() {
+/// Runs the test `name` of this binary in a child process (which acts only when
+/// `RUNTIME_CTRL_C_CHILD` is set), with SIGINT at its default action; waits for it to
+/// print a line ending in "ready" and sends it Ctrl-C, then once more on each later
+/// "ready". Returns its remaining stdout, its stderr and its exit status.
+fn ctrl_c_child_run(name: &str) -> (String, String, std::process::ExitStatus) {
     use std::os::unix::process::CommandExt;
     let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args(["--exact", "ctrl_c_child", "--nocapture", "--test-threads=1"])
+    cmd.args(["--exact", name, "--nocapture", "--test-threads=1"])
         .env("RUNTIME_CTRL_C_CHILD", "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -169,24 +172,89 @@ fn run_cancels_the_main_future_on_ctrl_c() {
         unsafe { libc::kill(pid, libc::SIGKILL) };
     });
     let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    loop {
-        line.clear();
-        assert!(out.read_line(&mut line).unwrap() > 0, "child ended early");
-        if line.trim_end().ends_with("ready") {
-            break;
-        }
-    }
-    // SAFETY: signalling our own child.
-    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
     let mut rest = String::new();
-    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    let mut line = String::new();
+    while out.read_line(&mut line).unwrap() > 0 {
+        if line.trim_end().ends_with("ready") {
+            // SAFETY: signalling our own child.
+            unsafe { libc::kill(pid, libc::SIGINT) };
+        } else {
+            rest.push_str(&line);
+        }
+        line.clear();
+    }
     let status = child.wait().unwrap();
     let mut err = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    (rest, err, status)
+}
+
+#[test]
+fn run_cancels_the_main_future_on_ctrl_c() {
+    let (rest, err, status) = ctrl_c_child_run("ctrl_c_child");
     assert!(rest.contains("main dropped"), "stdout: {rest}");
     assert!(rest.contains("other task cancelled"), "stdout: {rest}");
     assert!(!rest.contains("run returned"), "stdout: {rest}");
+    assert!(err.contains("KeyboardInterrupt"), "stderr: {err}");
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(libc::SIGINT), "{status:?}");
+}
+
+/// In the child: the program: handle Ctrl-C with `ctrl_c()`, then clean up with
+/// an await; with `LONG_CLEANUP`, the cleanup asks for a second Ctrl-C and waits long.
+#[test]
+fn ctrl_c_handled_child() {
+    if std::env::var_os("RUNTIME_CTRL_C_CHILD").is_none() {
+        return;
+    }
+    let long = std::env::args().any(|a| a == "ctrl_c_handled_long_child");
+    runtime::run(async move {
+        let handled = runtime::signal::ctrl_c();
+        let mut handled = std::pin::pin!(handled);
+        // Poll once so that the listener exists before we say we are ready.
+        assert!(futures_poll_once(handled.as_mut()).await.is_pending());
+        println!("ready");
+        handled.await.unwrap();
+        println!("got Ctrl-C, cleaning up");
+        if long {
+            println!("cleanup ready"); // the parent sends a second Ctrl-C
+            runtime::sleep(Duration::from_secs(20)).await;
+        } else {
+            runtime::sleep(Duration::from_millis(10)).await;
+        }
+        println!("clean exit");
+    });
+    println!("run returned");
+}
+
+#[test]
+fn ctrl_c_handled_long_child() {
+    ctrl_c_handled_child()
+}
+
+async fn futures_poll_once<F: std::future::Future>(
+    f: std::pin::Pin<&mut F>,
+) -> std::task::Poll<F::Output> {
+    let mut f = Some(f);
+    std::future::poll_fn(move |cx| std::task::Poll::Ready(f.take().unwrap().poll(cx))).await
+}
+
+#[test]
+fn a_program_that_handles_ctrl_c_can_await_its_cleanup_inside_run() {
+    let (rest, err, status) = ctrl_c_child_run("ctrl_c_handled_child");
+    assert!(
+        rest.contains("got Ctrl-C, cleaning up\nclean exit\nrun returned\n"),
+        "stdout: {rest}\nstderr: {err}"
+    );
+    assert!(!err.contains("KeyboardInterrupt"), "stderr: {err}");
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn a_second_ctrl_c_during_a_long_cleanup_still_ends_the_program() {
+    let (rest, err, status) = ctrl_c_child_run("ctrl_c_handled_long_child");
+    assert!(rest.contains("got Ctrl-C, cleaning up"), "stdout: {rest}");
+    assert!(!rest.contains("clean exit"), "stdout: {rest}");
     assert!(err.contains("KeyboardInterrupt"), "stderr: {err}");
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(status.signal(), Some(libc::SIGINT), "{status:?}");

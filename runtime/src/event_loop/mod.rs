@@ -369,7 +369,11 @@ impl fmt::Debug for Runtime {
 /// and ends the process as killed by `SIGINT` (exit status 130 in a shell). A second
 /// Ctrl-C during that teardown kills at once. After `run` returns, `SIGINT` has its
 /// previous disposition again. To handle Ctrl-C yourself, use
-/// [`signal::ctrl_c`](crate::signal::ctrl_c) inside the future.
+/// [`signal::ctrl_c`](crate::signal::ctrl_c) (or a [`Signal`](crate::signal::Signal) for
+/// `SIGINT`) inside the future: a Ctrl-C that one of your listeners exists for, or
+/// received, is yours, and `run` leaves the main future alone, so your cleanup can await;
+/// a Ctrl-C that arrives while none of yours listens (say, a second one during a long
+/// cleanup) ends the program as above.
 ///
 /// # Panics
 ///
@@ -396,7 +400,9 @@ pub fn run<F: Future>(future: F) -> F::Output {
         // future, running its destructors); the loop then tears down as usual.
         match crate::signal::interrupt_listener() {
             Some(mut ctrl_c) => {
-                let interrupted = std::future::poll_fn(|cx| ctrl_c.poll_recv(cx));
+                let interrupted = std::future::poll_fn(|cx| {
+                    crate::signal::poll_unhandled_interrupt(&mut ctrl_c, cx)
+                });
                 match crate::combine::select(std::pin::pin!(future), std::pin::pin!(interrupted))
                     .await
                 {
