@@ -79,8 +79,36 @@ fn panics_fail_the_job_and_the_worker_lives() {
 
 fn unknown_function_is_an_error() {
     let pool = ProcessPoolExecutor::new(1).unwrap();
-    let r = pool.submit::<u64, _>("nope", &1u64).unwrap().result(None);
-    assert!(matches!(r, Err(PoolError::Panicked(m)) if m.contains("no function named \"nope\"")));
+    // Checked before anything is sent (this program called worker_main): done at once.
+    let f = pool.submit::<u64, _>("nope", &1u64).unwrap();
+    assert!(f.done());
+    let r = f.result(None);
+    assert!(
+        matches!(&r, Err(PoolError::UnknownFunction(m)) if m.contains("no function named \"nope\"")),
+        "{r:?}"
+    );
+}
+
+fn undecodable_arguments_and_results_have_their_own_errors() {
+    let pool = ProcessPoolExecutor::new(1).unwrap();
+    let r = pool
+        .submit::<u64, _>("square", &"not a number")
+        .unwrap()
+        .result(None);
+    assert!(matches!(&r, Err(PoolError::BadArguments(_))), "{r:?}");
+    let r = pool
+        .submit::<String, _>("square", &3u64)
+        .unwrap()
+        .result(None);
+    assert!(
+        matches!(&r, Err(PoolError::BadResult(m)) if m.contains("does not decode")),
+        "{r:?}"
+    );
+    // The worker is fine afterwards.
+    assert_eq!(
+        pool.submit::<u64, _>("square", &4u64).unwrap().result(None),
+        Ok(16)
+    );
 }
 
 fn a_dead_worker_fails_its_job_and_is_replaced_and_reaped() {
@@ -219,6 +247,10 @@ fn main() {
             panics_fail_the_job_and_the_worker_lives,
         ),
         ("unknown_function_is_an_error", unknown_function_is_an_error),
+        (
+            "undecodable_arguments_and_results_have_their_own_errors",
+            undecodable_arguments_and_results_have_their_own_errors,
+        ),
         (
             "a_dead_worker_fails_its_job_and_is_replaced_and_reaped",
             a_dead_worker_fails_its_job_and_is_replaced_and_reaped,

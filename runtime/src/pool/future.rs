@@ -16,6 +16,14 @@ pub enum PoolError {
     Panicked(String),
     /// A process-pool worker died while running the job (asyncio's `BrokenProcessPool`).
     BrokenProcessPool(String),
+    /// Process pool: no function of that name is registered (a programming mistake:
+    /// check the name against `process_functions!`).
+    UnknownFunction(String),
+    /// Process pool: the arguments do not decode into the function's argument type.
+    BadArguments(String),
+    /// Process pool: the result does not encode as JSON, or does not decode into the
+    /// type the caller asked for.
+    BadResult(String),
     /// The job's result was already taken (by `.await` or `into_result`).
     Taken,
     /// Only from [`PoolFuture::result`] with a timeout: the job was not done in time. It was
@@ -29,6 +37,9 @@ impl fmt::Display for PoolError {
             PoolError::Cancelled => f.write_str("the job was cancelled"),
             PoolError::Panicked(m) => write!(f, "the job panicked: {m}"),
             PoolError::BrokenProcessPool(m) => write!(f, "broken process pool: {m}"),
+            PoolError::UnknownFunction(m) => write!(f, "unknown function: {m}"),
+            PoolError::BadArguments(m) => write!(f, "the arguments do not decode: {m}"),
+            PoolError::BadResult(m) => write!(f, "bad result: {m}"),
             PoolError::Taken => f.write_str("the job's result was already taken"),
             PoolError::Timeout => {
                 f.write_str("timed out waiting for the job (it was not cancelled)")

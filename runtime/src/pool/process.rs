@@ -14,6 +14,11 @@
 //! # Failure rules
 //! - A panic inside a registered function (with unwinding) is caught in the worker and the
 //!   job fails with [`PoolError::Panicked`]; the worker lives on.
+//! - A name the registry does not hold fails with [`PoolError::UnknownFunction`] (at once,
+//!   without sending anything, when the program called [`worker_main`]); arguments that
+//!   do not decode into the function's type with [`PoolError::BadArguments`]; a result that
+//!   does not encode (in the worker) or decode (into the type asked for) with
+//!   [`PoolError::BadResult`].
 //! - A worker that dies (abort, a signal, `exit`) fails the one job it was running with
 //!   [`PoolError::BrokenProcessPool`] and is **replaced**; the pool keeps working (Python
 //!   instead marks the whole pool broken; a replaced worker is more useful to a server, and
@@ -41,22 +46,36 @@ use super::threads::ShutDownError;
 /// The environment variable that makes a program start as a pool worker.
 pub const WORKER_ENV: &str = "RUNTIME_PROCESS_POOL_WORKER";
 
+/// Why a [`Callable`] could not run or answer (not a panic).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallError {
+    /// The arguments do not decode into the function's argument type.
+    BadArguments(String),
+    /// The function's result does not encode as JSON.
+    BadResult(String),
+}
+
 /// A function a worker can run: JSON arguments in, JSON result out.
 pub trait Callable: Sync {
     /// Decodes the arguments, runs the function, encodes the result.
     ///
     /// # Errors
     ///
-    /// A message if the arguments do not decode or the result does not encode.
-    fn call(&self, args: serde_json::Value) -> Result<serde_json::Value, String>;
+    /// [`CallError`] if the arguments do not decode or the result does not encode.
+    fn call(&self, args: serde_json::Value) -> Result<serde_json::Value, CallError>;
 }
 
 impl<A: DeserializeOwned, R: Serialize> Callable for fn(A) -> R {
-    fn call(&self, args: serde_json::Value) -> Result<serde_json::Value, String> {
-        let a: A = serde_json::from_value(args).map_err(|e| format!("bad arguments: {e}"))?;
-        serde_json::to_value(self(a)).map_err(|e| format!("result does not encode: {e}"))
+    fn call(&self, args: serde_json::Value) -> Result<serde_json::Value, CallError> {
+        let a: A =
+            serde_json::from_value(args).map_err(|e| CallError::BadArguments(e.to_string()))?;
+        serde_json::to_value(self(a)).map_err(|e| CallError::BadResult(e.to_string()))
     }
 }
+
+/// The registry this program passed to [`worker_main`], so that `submit` can reject an
+/// unknown function name before sending the job.
+static REGISTRY: std::sync::OnceLock<&'static Registry> = std::sync::OnceLock::new();
 
 /// The functions worker processes may run, by name; see
 /// [`process_functions!`](crate::process_functions).
@@ -105,15 +124,33 @@ struct Request {
     args: serde_json::Value,
 }
 
+/// How a job failed in the worker.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+enum FailKind {
+    Panicked,
+    UnknownFunction,
+    BadArguments,
+    BadResult,
+}
+
 #[derive(Serialize, Deserialize)]
 struct Response {
     id: u64,
     #[serde(default)]
     ok: Option<serde_json::Value>,
     #[serde(default)]
-    err: Option<String>,
-    #[serde(default)]
-    panicked: bool,
+    err: Option<(FailKind, String)>,
+}
+
+impl FailKind {
+    fn into_error(self, msg: String) -> PoolError {
+        match self {
+            FailKind::Panicked => PoolError::Panicked(msg),
+            FailKind::UnknownFunction => PoolError::UnknownFunction(msg),
+            FailKind::BadArguments => PoolError::BadArguments(msg),
+            FailKind::BadResult => PoolError::BadResult(msg),
+        }
+    }
 }
 
 fn write_frame(w: &mut impl Write, value: &impl Serialize) -> io::Result<()> {
@@ -136,6 +173,7 @@ fn read_frame<T: DeserializeOwned>(r: &mut impl Read) -> io::Result<T> {
 /// otherwise. Call it first thing in `main` (before any output or side effect), or use
 /// `#[runtime::main(process_pool = REGISTRY)]`, which does.
 pub fn worker_main(registry: &'static Registry) {
+    let _ = REGISTRY.set(registry);
     if std::env::var_os(WORKER_ENV).is_none() {
         return;
     }
@@ -158,36 +196,33 @@ fn serve(registry: &'static Registry) -> io::Result<()> {
             Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(()), // parent gone or done
             Err(e) => return Err(e),
         };
-        let resp = match registry.get(&req.name) {
-            None => Response {
+        let result = match registry.get(&req.name) {
+            None => Err((
+                FailKind::UnknownFunction,
+                format!("no function named {:?} in the registry", req.name),
+            )),
+            Some(f) => match catch_unwind(AssertUnwindSafe(|| f.call(req.args))) {
+                Ok(Ok(v)) => Ok(v),
+                Ok(Err(CallError::BadArguments(m))) => Err((FailKind::BadArguments, m)),
+                Ok(Err(CallError::BadResult(m))) => Err((FailKind::BadResult, m)),
+                Err(p) => Err((
+                    FailKind::Panicked,
+                    crate::task::error::payload_message(p.as_ref())
+                        .unwrap_or("<non-string panic payload>")
+                        .to_owned(),
+                )),
+            },
+        };
+        let resp = match result {
+            Ok(v) => Response {
+                id: req.id,
+                ok: Some(v),
+                err: None,
+            },
+            Err(e) => Response {
                 id: req.id,
                 ok: None,
-                err: Some(format!("no function named {:?} in the registry", req.name)),
-                panicked: false,
-            },
-            Some(f) => match catch_unwind(AssertUnwindSafe(|| f.call(req.args))) {
-                Ok(Ok(v)) => Response {
-                    id: req.id,
-                    ok: Some(v),
-                    err: None,
-                    panicked: false,
-                },
-                Ok(Err(msg)) => Response {
-                    id: req.id,
-                    ok: None,
-                    err: Some(msg),
-                    panicked: false,
-                },
-                Err(p) => Response {
-                    id: req.id,
-                    ok: None,
-                    err: Some(
-                        crate::task::error::payload_message(p.as_ref())
-                            .unwrap_or("<non-string panic payload>")
-                            .to_owned(),
-                    ),
-                    panicked: true,
-                },
+                err: Some(e),
             },
         };
         write_frame(&mut sock, &resp)?;
@@ -352,8 +387,7 @@ fn manage(shared: Arc<PShared>, exe: std::path::PathBuf, mut worker: Worker) {
                 worker.done += 1;
                 (job.finish)(match (resp.ok, resp.err) {
                     (Some(v), _) => Ok(v),
-                    (None, Some(e)) if resp.panicked => Err(PoolError::Panicked(e)),
-                    (None, Some(e)) => Err(PoolError::Panicked(format!("in the worker: {e}"))),
+                    (None, Some((kind, msg))) => Err(kind.into_error(msg)),
                     (None, None) => Ok(serde_json::Value::Null),
                 });
                 if shared.max_tasks_per_child.is_some_and(|m| worker.done >= m) {
@@ -437,6 +471,19 @@ impl ProcessPoolExecutor {
         A: Serialize + ?Sized,
     {
         let fut: PoolFuture<R> = PoolFuture::new();
+        if let Some(registry) = REGISTRY.get() {
+            if registry.get(name).is_none() {
+                // Checked before anything is sent: the workers run this same registry.
+                if plock(&self.shared).shutdown {
+                    return Err(ShutDownError);
+                }
+                fut.handle()
+                    .complete(Err(PoolError::UnknownFunction(format!(
+                        "no function named {name:?} in the registry"
+                    ))));
+                return Ok(fut);
+            }
+        }
         let (f1, f2) = (fut.handle(), fut.handle());
         let job = PJob {
             name: name.to_owned(),
@@ -445,7 +492,7 @@ impl ProcessPoolExecutor {
             finish: Box::new(move |r| {
                 f2.complete(r.and_then(|v| {
                     serde_json::from_value(v).map_err(|e| {
-                        PoolError::Panicked(format!("the result does not decode: {e}"))
+                        PoolError::BadResult(format!("the result does not decode: {e}"))
                     })
                 }))
             }),
