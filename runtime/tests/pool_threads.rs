@@ -381,6 +381,7 @@ fn cancel_token_turns_true_when_the_awaiter_goes_away() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "leaks the stuck job's pool on purpose (rule P3)")]
 fn runtime_drop_waits_for_blocking_jobs_only_so_long() {
     let rt = runtime::Builder::new()
         .blocking_shutdown_timeout(20 * MS)

@@ -19,6 +19,11 @@ pub mod join;
 mod outcome;
 mod promise;
 mod ready_set;
+/// The synchronisation types `ready_set` uses (loom's in its model).
+mod ready_set_sync {
+    pub(crate) use std::sync::atomic::{AtomicBool, Ordering};
+    pub(crate) use std::sync::{Arc, Mutex};
+}
 mod select;
 mod shield;
 mod task_group;

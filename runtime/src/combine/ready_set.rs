@@ -7,9 +7,10 @@
 //! are never moved or freed before the block, so those pointers stay valid.
 
 use std::mem::ManuallyDrop;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::task::{Context, RawWaker, RawWakerVTable, Waker};
+
+// std's types, or loom's under the loom model (`tests/loom_ready_set.rs`).
+use super::ready_set_sync::{Arc, AtomicBool, Mutex, Ordering};
 
 struct Shared {
     /// Indices woken since the last drain, each at most once (see `Member::queued`).
@@ -209,10 +210,14 @@ impl ReadySet {
             out.append(&mut woken);
         }
         for &i in out.iter() {
+            // A read-modify-write, not a plain store: if the member was woken again after
+            // its index was taken (its `swap(true)` found it still queued and pushed
+            // nothing), this acquires that wake, so the poll that follows sees whatever
+            // the waker did before waking (modelled in `tests/loom_ready_set.rs`).
             // SAFETY: member pointers stay valid while `self.shared` is held.
             unsafe { &*self.members[i] }
                 .queued
-                .store(false, Ordering::Release);
+                .swap(false, Ordering::AcqRel);
         }
     }
 
@@ -227,7 +232,7 @@ impl ReadySet {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 

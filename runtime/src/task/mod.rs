@@ -35,6 +35,11 @@
 pub(crate) mod error;
 mod join;
 pub(crate) mod raw;
+mod refcount;
+/// The atomics `refcount` uses (loom's in its model).
+mod refcount_sync {
+    pub(crate) use std::sync::atomic::{fence, AtomicU32, Ordering};
+}
 pub(crate) mod waker;
 mod yield_now;
 

@@ -9,10 +9,10 @@ use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{fence, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
+use super::refcount::RefCount;
 use super::{TaskError, TaskId};
 use crate::event_loop::shared::Shared;
 
@@ -43,7 +43,7 @@ pub(crate) const LOCAL_OWNERS: u32 = SCHEDULED | HANDLE | REGISTERED;
 pub(crate) struct Header {
     /// One reference for the group of loop-local owners, plus one per `Waker` clone and
     /// per pending cross-thread wake (R2). The allocation is freed when it reaches zero.
-    refs: AtomicU32,
+    refs: RefCount,
     /// Loop thread: the state bits above.
     pub(crate) state: Cell<u32>,
     /// Loop thread: position in the loop's registry while `REGISTERED`.
@@ -99,7 +99,7 @@ impl TaskRef {
     ) -> TaskRef {
         let cell = Box::new(TaskCell {
             header: Header {
-                refs: AtomicU32::new(1),
+                refs: RefCount::new(1),
                 state: Cell::new(HANDLE | REGISTERED | if named { NAMED } else { 0 }),
                 index: Cell::new(0),
                 vtable: &Vtable {
@@ -160,20 +160,16 @@ impl TaskRef {
     }
 
     /// Adds a reference (a waker clone, or a cross-thread wake in flight).
+    #[inline]
     pub(crate) fn inc_ref(self) {
-        let old = self.header().refs.fetch_add(1, Ordering::Relaxed);
-        if old > i32::MAX as u32 {
-            // Same guard as `Arc`: an overflowing count would free a live task.
-            std::process::abort();
-        }
+        self.header().refs.inc();
     }
 
     /// Drops a reference; frees the allocation when it was the last (R3).
     pub(crate) fn drop_ref(self) {
-        if self.header().refs.fetch_sub(1, Ordering::Release) != 1 {
+        if !self.header().refs.dec() {
             return;
         }
-        fence(Ordering::Acquire);
         let dealloc = self.header().vtable.dealloc;
         // SAFETY: the count reached zero, so no other owner exists, and by R3 the stage
         // holds neither the future nor an output: only memory and the header remain.

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The test suite under AddressSanitizer (with LeakSanitizer) and ThreadSanitizer, doctests
+# included, on the nightly toolchain with a sanitized std (-Zbuild-std).
+#
+#   bash scripts/sanitizers.sh            # both
+#   bash scripts/sanitizers.sh address    # one of: address, thread
+#
+# Tests that need a child process of a different kind, or that count on exact memory
+# figures run too, except that the RSS figures are not asserted (RUNTIME_SANITIZER is set:
+# ASan keeps freed memory in quarantine). The sanitizers only add checks. Each sanitizer builds into its own
+# target directory (target/sanitizer-<name>).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target=$(rustc -vV | sed -n 's/host: //p')
+rustup component add --toolchain nightly rust-src >/dev/null
+which=("$@")
+((${#which[@]})) || which=(address thread)
+for san in "${which[@]}"; do
+    printf '\n== %s sanitizer\n' "$san"
+    flags="-Zsanitizer=$san"
+    export RUSTFLAGS="$flags" RUSTDOCFLAGS="$flags" RUNTIME_SANITIZER=$san
+    export CARGO_TARGET_DIR="target/sanitizer-$san"
+    case $san in
+        address) export ASAN_OPTIONS="detect_leaks=1" LSAN_OPTIONS="suppressions=$PWD/scripts/lsan.supp" ;;
+        thread) export TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/scripts/tsan.supp" ;;
+    esac
+    # The library's unit tests, the behaviour tests and the doctests.
+    cargo +nightly test -q -Zbuild-std --target "$target" -p runtime -- --test-threads=2
+done
