@@ -388,8 +388,9 @@ fn http_server_answers_an_endless_header_with_431_and_keeps_serving() {
         "the over-long head got {resp:?}"
     );
     let after = rss_kib_of(pid);
+    // Under a sanitizer (scripts/sanitizers.sh), freed memory sits in quarantine.
     assert!(
-        after < before + 2 * 1024,
+        std::env::var_os("RUNTIME_SANITIZER").is_some() || after < before + 2 * 1024,
         "RSS grew from {before} KiB to {after} KiB under an endless header"
     );
     // Others are still served.

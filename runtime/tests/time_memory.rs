@@ -3,6 +3,7 @@
 //! other test moves the RSS).
 
 use std::future::Future;
+use std::io::Write;
 use std::pin::Pin;
 use std::task::{Context, Waker};
 use std::time::Duration;
@@ -35,6 +36,11 @@ fn a_million_dropped_sleeps_give_their_memory_back() {
         drop(sleeps);
         let after = rss_kib();
         eprintln!("RSS: base {base} KiB, with 1M timers {peak} KiB, after dropping {after} KiB");
+        if std::env::var_os("RUNTIME_SANITIZER").is_some() {
+            // ASan keeps freed memory in quarantine: RSS says nothing there.
+            let _ = writeln!(std::io::stderr(), "RSS not asserted under a sanitizer");
+            return;
+        }
         assert!(
             peak > base + 30 * 1024,
             "the timers did not take memory: {peak} KiB"
