@@ -19,7 +19,7 @@ for san in "${which[@]}"; do
     printf '\n== %s sanitizer\n' "$san"
     flags="-Zsanitizer=$san"
     export RUSTFLAGS="$flags" RUSTDOCFLAGS="$flags" RUNTIME_SANITIZER=$san
-    export CARGO_TARGET_DIR="target/sanitizer-$san"
+    export CARGO_TARGET_DIR="$PWD/target/sanitizer-$san"
     case $san in
         address) export ASAN_OPTIONS="detect_leaks=1" LSAN_OPTIONS="suppressions=$PWD/scripts/lsan.supp" ;;
         thread) export TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/scripts/tsan.supp" ;;

@@ -373,3 +373,46 @@ fn timeout_on_a_blocked_receive_cancels_cleanly() {
         assert_eq!(ch.balance(), 0);
     });
 }
+
+#[test]
+fn dropping_a_cross_thread_receiver_that_holds_a_reply_sender_does_not_deadlock() {
+    // The reply-to pattern: a queued value owns a Sender of the same channel.
+    struct Request(#[allow(dead_code)] cross_thread::Sender<Request>);
+    let (tx, rx) = cross_thread::unbounded::<Request>();
+    tx.send(Request(tx.clone())).unwrap();
+    drop(rx); // dropped the queued Sender under the channel's lock before the fix
+    assert!(tx.send(Request(tx.clone())).is_err());
+}
+
+#[test]
+fn dropping_an_mpsc_receiver_drops_the_queued_values_at_once() {
+    paused().block_on(async {
+        // Request/reply: the request carries the reply's sender.
+        let (tx, rx) = mpsc::channel::<oneshot::Sender<u32>>(4);
+        let (reply_tx, reply_rx) = oneshot::channel();
+        tx.send(reply_tx).await.unwrap();
+        drop(rx); // the server goes away with the request unread
+                  // The client learns at once (before, it waited as long as `tx` lived).
+        let r = runtime::timeout(Duration::from_secs(1), reply_rx).await;
+        assert!(matches!(r, Ok(Err(_))), "the reply sender was kept alive");
+        drop(tx);
+    });
+}
+
+#[test]
+fn a_queued_item_whose_drop_uses_the_queue_survives_shutdown_immediate() {
+    use runtime::sync::Queue;
+    use std::rc::{Rc, Weak};
+    struct Item(Weak<Queue<Item>>);
+    impl Drop for Item {
+        fn drop(&mut self) {
+            if let Some(q) = self.0.upgrade() {
+                let _ = q.len(); // borrowed the queue again: "already borrowed" before
+            }
+        }
+    }
+    let q = Rc::new(Queue::new());
+    q.try_put(Item(Rc::downgrade(&q))).unwrap();
+    q.shutdown(true);
+    assert!(q.is_empty());
+}

@@ -321,3 +321,77 @@ fn barrier_waiter_cancelled_before_the_trip_unarrives() {
         assert_eq!(b.n_waiting(), 0);
     });
 }
+
+#[test]
+fn a_notify_waiters_wake_up_is_not_stored_when_its_waiter_is_dropped() {
+    use runtime::sync::Notify;
+    use std::rc::Rc;
+    paused().block_on(async {
+        let n = Rc::new(Notify::new());
+        let waiter = {
+            let n = n.clone();
+            runtime::spawn(async move { n.notified().await })
+        };
+        runtime::yield_now().await; // waits
+        n.notify_waiters(); // wakes it ...
+        waiter.cancel(); // ... and it is dropped before it runs
+        assert!(waiter.await.unwrap_err().is_cancelled());
+        // Nobody called notify_one: nothing may be stored.
+        let later = runtime::timeout(std::time::Duration::from_secs(1), n.notified()).await;
+        assert!(
+            later.is_err(),
+            "a notify_waiters wake-up turned into a stored permit"
+        );
+        // A notify_one wake-up, on the other hand, is passed on (and stored).
+        let waiter = {
+            let n = n.clone();
+            runtime::spawn(async move { n.notified().await })
+        };
+        runtime::yield_now().await;
+        n.notify_one();
+        waiter.cancel();
+        let _ = waiter.await;
+        runtime::timeout(std::time::Duration::from_secs(1), n.notified())
+            .await
+            .expect("a notify_one is passed on");
+    });
+}
+
+#[test]
+fn waiters_released_by_reset_or_abort_get_broken_barrier() {
+    use runtime::sync::{Barrier, BrokenBarrier};
+    use std::rc::Rc;
+    for abort_first in [false, true] {
+        paused().block_on(async {
+            let b = Rc::new(Barrier::new(3));
+            let waiters: Vec<_> = (0..2)
+                .map(|_| {
+                    let b = b.clone();
+                    runtime::spawn(async move { b.wait().await })
+                })
+                .collect();
+            runtime::yield_now().await; // two of three wait
+            if abort_first {
+                b.abort();
+            }
+            b.reset(); // before the waiters run: their outcome is already decided
+            for w in waiters {
+                assert_eq!(
+                    w.await.unwrap(),
+                    Err(BrokenBarrier),
+                    "abort first: {abort_first}"
+                );
+            }
+            // The barrier works again after the reset.
+            let again: Vec<_> = (0..3)
+                .map(|_| {
+                    let b = b.clone();
+                    runtime::spawn(async move { b.wait().await })
+                })
+                .collect();
+            for w in again {
+                assert!(w.await.unwrap().is_ok());
+            }
+        });
+    }
+}

@@ -219,8 +219,9 @@ impl<T: 'static> Promise<T> {
 impl<T> Promise<T> {
     fn release_slot(&self) {
         if let Some(i) = self.slot.take() {
-            self.inner.waiters.borrow_mut()[i] = None;
+            let old = self.inner.waiters.borrow_mut()[i].take();
             self.inner.free.borrow_mut().push(i);
+            drop(old); // a waker's `Drop` is foreign code: never inside the borrow
         }
     }
 }

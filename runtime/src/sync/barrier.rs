@@ -83,14 +83,14 @@ impl Barrier {
     pub fn abort(&self) {
         self.broken.set(true);
         self.arrived.set(0);
-        self.waiters.borrow_mut().notify_all();
+        // Each waiter's outcome is fixed now, in its notification (not when it runs).
+        self.waiters.borrow_mut().notify_all_tagged(RELEASED_BROKEN);
     }
 
     /// Makes the barrier usable again; tasks waiting now fail with [`BrokenBarrier`].
     pub fn reset(&self) {
         if self.arrived.get() > 0 {
-            self.broken.set(true);
-            self.waiters.borrow_mut().notify_all();
+            self.waiters.borrow_mut().notify_all_tagged(RELEASED_BROKEN);
         }
         self.arrived.set(0);
         self.generation.set(self.generation.get() + 1);
@@ -126,13 +126,13 @@ impl Future for BarrierWait<'_> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let b = self.barrier;
-        if let Some((key, index, gen)) = self.state {
-            if !b.waiters.borrow_mut().poll_notified(key, cx.waker()) {
+        if let Some((key, index, _)) = self.state {
+            let Some(how) = b.waiters.borrow_mut().poll_notified_tag(key, cx.waker()) else {
                 return Poll::Pending;
-            }
+            };
             self.state = None;
-            // Released by the last arrival (generation moved on), or broken.
-            return Poll::Ready(if b.generation.get() != gen && !b.broken.get() {
+            // Decided when it was released: by the last arrival, or by abort/reset.
+            return Poll::Ready(if how == RELEASED_OK {
                 Ok(index)
             } else {
                 Err(BrokenBarrier)
@@ -146,7 +146,7 @@ impl Future for BarrierWait<'_> {
             // The last one: release everybody and start the next round.
             b.arrived.set(0);
             b.generation.set(b.generation.get() + 1);
-            b.waiters.borrow_mut().notify_all();
+            b.waiters.borrow_mut().notify_all_tagged(RELEASED_OK);
             return Poll::Ready(Ok(index));
         }
         b.arrived.set(index + 1);
@@ -155,6 +155,10 @@ impl Future for BarrierWait<'_> {
         Poll::Pending
     }
 }
+
+/// How a waiter was released (the tag of its notification).
+const RELEASED_OK: u8 = 0;
+const RELEASED_BROKEN: u8 = 1;
 
 impl Drop for BarrierWait<'_> {
     fn drop(&mut self) {

@@ -132,10 +132,12 @@ impl<T> Receiver<T> {
         if g.senders == 0 || g.closed {
             return Poll::Ready(None);
         }
-        match &g.waker {
-            Some(w) if w.will_wake(cx.waker()) => {}
-            _ => g.waker = Some(cx.waker().clone()),
-        }
+        let old = match &g.waker {
+            Some(w) if w.will_wake(cx.waker()) => None,
+            _ => g.waker.replace(cx.waker().clone()),
+        };
+        drop(g);
+        drop(old); // a waker's `Drop` is foreign code: never under the lock
         Poll::Pending
     }
 
@@ -161,9 +163,14 @@ impl<T> Receiver<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        let mut g = lock(&self.inner);
-        g.closed = true;
-        g.queue.clear();
+        // The queued values are dropped after the lock is released: a value may own a
+        // `Sender` of this channel (a reply-to), whose `Drop` takes the lock again.
+        let queued = {
+            let mut g = lock(&self.inner);
+            g.closed = true;
+            std::mem::take(&mut g.queue)
+        };
+        drop(queued);
     }
 }
 

@@ -143,9 +143,12 @@ impl Notify {
         }
     }
 
-    /// Wakes every current waiter (stores nothing).
+    /// Wakes every current waiter (stores nothing). A woken waiter that is dropped
+    /// before it runs passes nothing on (only a `notify_one` is passed on, as in tokio).
     pub fn notify_waiters(&self) {
-        self.waiters.borrow_mut().notify_all();
+        self.waiters
+            .borrow_mut()
+            .notify_all_tagged(FROM_NOTIFY_WAITERS);
     }
 
     /// Waits for a notification.
@@ -184,11 +187,15 @@ impl Future for Notified<'_> {
     }
 }
 
+/// The tag of a wake-up from `notify_waiters` (a `notify_one` is tag 0).
+const FROM_NOTIFY_WAITERS: u8 = 1;
+
 impl Drop for Notified<'_> {
     fn drop(&mut self) {
         if let Some(key) = self.key {
-            if self.notify.waiters.borrow_mut().remove(key) {
-                self.notify.notify_one(); // S2: pass it on (or store it)
+            let tag = self.notify.waiters.borrow_mut().remove_tag(key);
+            if tag == Some(0) {
+                self.notify.notify_one(); // S2: pass a notify_one on (or store it)
             }
         }
     }

@@ -435,10 +435,17 @@ impl<T> Receiver<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        let mut c = self.chan.borrow_mut();
-        c.closed = true;
-        c.send_waiters.notify_all();
-        // Values still queued are dropped with the channel.
+        // Values still queued can never be received: drop them now (as tokio does), so
+        // that, say, a request's reply sender inside one is dropped and its client hears
+        // of it, instead of waiting as long as any `Sender` lives. They are dropped after
+        // the borrow: a value's `Drop` may use this channel.
+        let queued = {
+            let mut c = self.chan.borrow_mut();
+            c.closed = true;
+            c.send_waiters.notify_all();
+            (c.head.take(), std::mem::take(&mut c.queue))
+        };
+        drop(queued);
     }
 }
 

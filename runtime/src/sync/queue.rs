@@ -370,16 +370,23 @@ impl<S: Store> BaseQueue<S> {
     pub fn shutdown(&self, immediate: bool) {
         let mut g = self.inner.borrow_mut();
         g.shutdown = true;
-        if immediate {
+        let dropped = if immediate {
             let n = g.items.len();
-            g.items.clear();
+            let items = std::mem::take(&mut g.items);
             g.unfinished = g.unfinished.saturating_sub(n);
             if g.unfinished == 0 {
                 g.joiners.notify_all();
             }
-        }
+            Some(items)
+        } else {
+            None
+        };
         g.getters.notify_all();
         g.putters.notify_all();
+        // Items are user values: drop them after the borrow (an item's `Drop` may use
+        // this queue).
+        drop(g);
+        drop(dropped);
     }
 
     /// True after [`shutdown`](BaseQueue::shutdown).

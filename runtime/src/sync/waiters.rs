@@ -22,7 +22,8 @@ enum State {
     #[default]
     Free,
     Waiting(Option<Waker>),
-    Notified,
+    /// Notified, with the notifier's tag (what kind of notification it was).
+    Notified(u8),
 }
 
 #[derive(Default)]
@@ -67,18 +68,38 @@ impl Waiters {
     }
 
     pub(crate) fn poll_notified(&mut self, key: WaitKey, waker: &Waker) -> bool {
-        self.list
-            .as_mut()
-            .is_some_and(|l| l.poll_notified(key, waker))
+        self.poll_notified_tag(key, waker).is_some()
+    }
+
+    /// Like `poll_notified`, with the tag the notifier gave (0 for the untagged forms).
+    pub(crate) fn poll_notified_tag(&mut self, key: WaitKey, waker: &Waker) -> Option<u8> {
+        self.list.as_mut().and_then(|l| l.poll_notified(key, waker))
     }
 
     #[must_use = "a returned notification must be passed on to the next waiter"]
     pub(crate) fn remove(&mut self, key: WaitKey) -> bool {
-        self.list.as_mut().is_some_and(|l| l.remove(key))
+        self.remove_tag(key).is_some()
+    }
+
+    /// Like `remove`, with the tag of the notification it held, if any.
+    #[must_use = "a returned notification must be passed on, or dropped on purpose"]
+    pub(crate) fn remove_tag(&mut self, key: WaitKey) -> Option<u8> {
+        self.list.as_mut().and_then(|l| l.remove(key))
     }
 
     pub(crate) fn notify_one(&mut self) -> bool {
         self.list.as_mut().is_some_and(|l| l.notify_one())
+    }
+
+    /// Notifies every current waiter with `tag`; returns how many.
+    pub(crate) fn notify_all_tagged(&mut self, tag: u8) -> usize {
+        self.list.as_mut().map_or(0, |l| {
+            let mut n = 0;
+            while l.notify_one_with(tag, |w| w.wake()) {
+                n += 1;
+            }
+            n
+        })
     }
 
     pub(crate) fn notify_one_next(&mut self) -> bool {
@@ -156,42 +177,42 @@ impl List {
 
     /// For a waiter being polled again: true (and the registration is consumed) if it was
     /// notified; otherwise its waker is refreshed and it keeps its place.
-    pub(crate) fn poll_notified(&mut self, key: WaitKey, waker: &Waker) -> bool {
-        let Some(slot) = self.slot(key) else {
-            return false;
-        };
+    pub(crate) fn poll_notified(&mut self, key: WaitKey, waker: &Waker) -> Option<u8> {
+        let slot = self.slot(key)?;
         match &mut slot.state {
-            State::Notified => {
+            State::Notified(tag) => {
+                let tag = *tag;
                 self.woken -= 1;
                 self.release(key);
-                true
+                Some(tag)
             }
             State::Waiting(w) => {
                 match w {
                     Some(old) if old.will_wake(waker) => {}
                     _ => *w = Some(waker.clone()),
                 }
-                false
+                None
             }
-            State::Free => false,
+            State::Free => None,
         }
     }
 
     /// Withdraws a waiter (its future is being dropped). Returns true if it had been
     /// notified and not yet consumed the notification: the caller passes it on.
     #[must_use = "a returned notification must be passed on to the next waiter"]
-    pub(crate) fn remove(&mut self, key: WaitKey) -> bool {
-        let Some(slot) = self.slot(key) else {
-            return false;
+    pub(crate) fn remove(&mut self, key: WaitKey) -> Option<u8> {
+        let slot = self.slot(key)?;
+        let tag = match slot.state {
+            State::Notified(tag) => Some(tag),
+            _ => None,
         };
-        let was_notified = matches!(slot.state, State::Notified);
-        if was_notified {
+        if tag.is_some() {
             self.woken -= 1;
         } else {
             self.waiting -= 1;
         }
         self.release(key);
-        was_notified
+        tag
     }
 
     fn release(&mut self, key: WaitKey) {
@@ -203,20 +224,20 @@ impl List {
 
     /// Notifies the oldest waiter; false if nobody waits.
     pub(crate) fn notify_one(&mut self) -> bool {
-        self.notify_one_with(|w| w.wake())
+        self.notify_one_with(0, |w| w.wake())
     }
 
     /// Like `notify_one`, waking the waiter so that it runs next (Stackless hand-off).
     pub(crate) fn notify_one_next(&mut self) -> bool {
-        self.notify_one_with(|w| crate::event_loop::context::wake_next(&w))
+        self.notify_one_with(0, |w| crate::event_loop::context::wake_next(&w))
     }
 
-    fn notify_one_with(&mut self, wake: impl FnOnce(Waker)) -> bool {
+    fn notify_one_with(&mut self, tag: u8, wake: impl FnOnce(Waker)) -> bool {
         while let Some(key) = self.queue.pop_front() {
             let Some(slot) = self.slot(key) else {
                 continue; // withdrawn
             };
-            if let State::Waiting(w) = std::mem::replace(&mut slot.state, State::Notified) {
+            if let State::Waiting(w) = std::mem::replace(&mut slot.state, State::Notified(tag)) {
                 self.waiting -= 1;
                 self.woken += 1;
                 if let Some(w) = w {
@@ -233,7 +254,7 @@ impl List {
         let Some(slot) = self.slot(key) else {
             return false;
         };
-        if let State::Waiting(w) = std::mem::replace(&mut slot.state, State::Notified) {
+        if let State::Waiting(w) = std::mem::replace(&mut slot.state, State::Notified(0)) {
             self.waiting -= 1;
             self.woken += 1;
             if let Some(w) = w {
