@@ -170,7 +170,8 @@ impl Builder {
     /// When the OS refuses the `epoll` instance or its waker (e.g. out of descriptors).
     pub fn build(&self) -> io::Result<Runtime> {
         let (reactor, waker) = Reactor::new(self.events_capacity)?;
-        let shared = Arc::new(Shared::new(waker, self.unhandled_panic));
+        let registry = reactor.registry_clone()?;
+        let shared = Arc::new(Shared::new(waker, registry, self.unhandled_panic));
         let core = Core::new(shared, reactor, Clock::new(self.start_paused));
         core.max_blocking_threads.set(self.max_blocking_threads);
         Ok(Runtime {

@@ -41,6 +41,9 @@ pub(crate) struct Shared {
     pub(crate) remote: Remote<Injected>,
     /// Registered with the loop's `mio::Poll`; written only when the loop is parked.
     pub(crate) waker: mio::Waker,
+    /// A clone of the loop's `mio::Registry`: sources dropped off the loop deregister
+    /// through it (thread-safe; the slab stays loop-local, IO3).
+    pub(crate) registry: mio::Registry,
     pub(crate) policy: UnhandledPanic,
     /// Set when the policy is `ShutdownRuntime` and a panic went unobserved.
     pub(crate) fatal_flag: AtomicBool,
@@ -50,11 +53,16 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn new(waker: mio::Waker, policy: UnhandledPanic) -> Shared {
+    pub(crate) fn new(
+        waker: mio::Waker,
+        registry: mio::Registry,
+        policy: UnhandledPanic,
+    ) -> Shared {
         Shared {
             id: NEXT_LOOP_ID.fetch_add(1, Ordering::Relaxed),
             remote: Remote::new(),
             waker,
+            registry,
             policy,
             fatal_flag: AtomicBool::new(false),
             fatal: Mutex::new(None),

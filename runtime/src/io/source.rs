@@ -8,7 +8,10 @@ use std::task::{ready, Context, Poll};
 
 use mio::Interest;
 
+use std::sync::Arc;
+
 use crate::event_loop::context;
+use crate::event_loop::shared::{Injected, Shared};
 use crate::reactor::{self, IoKey};
 
 /// A mio source (socket, pipe, or your own `mio::event::Source`) registered on the
@@ -38,7 +41,8 @@ use crate::reactor::{self, IoKey};
 pub struct Source<S: mio::event::Source> {
     io: Option<S>,
     key: IoKey,
-    loop_id: u64,
+    /// The owning loop's shared part (its id, its registry, its injection queue).
+    shared: Arc<Shared>,
     /// A stream socket: a short read or write means its kernel buffer was drained or
     /// filled (IO3). Not assumed for other descriptors: a terminal returns one line per
     /// read even when more are waiting.
@@ -67,7 +71,7 @@ impl<S: mio::event::Source> Source<S> {
             Ok(Source {
                 io: Some(io),
                 key,
-                loop_id: core.shared.id,
+                shared: core.shared.clone(),
                 stream_socket: false,
             })
         })
@@ -106,22 +110,12 @@ impl<S: mio::event::Source> Source<S> {
         mut op: impl FnMut(&S) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
         context::expect_core(|core| {
-            if core.shared.id != self.loop_id {
+            if core.shared.id != self.shared.id {
                 return Poll::Ready(Err(io::Error::other(
                     "runtime::io::Source used on a loop other than the one it was created on",
                 )));
             }
-            let (want, bit) = if write {
-                (
-                    reactor::WRITABLE | reactor::WRITE_CLOSED | reactor::ERROR,
-                    reactor::WRITABLE,
-                )
-            } else {
-                (
-                    reactor::READABLE | reactor::READ_CLOSED | reactor::ERROR,
-                    reactor::READABLE,
-                )
-            };
+            let want = direction_bits(write);
             let io = self.io.as_ref().expect("source present until drop");
             loop {
                 if !core
@@ -131,7 +125,9 @@ impl<S: mio::event::Source> Source<S> {
                     return Poll::Pending;
                 }
                 match op(io) {
-                    Err(e) if is_would_block(&e) => core.reactor.clear(self.key, bit),
+                    // IO4: clear every bit we waited for, not just READABLE/WRITABLE: a
+                    // stale ERROR or hang-up bit would make this loop spin forever.
+                    Err(e) if is_would_block(&e) => core.reactor.clear(self.key, want),
                     r => return Poll::Ready(r),
                 }
             }
@@ -148,15 +144,15 @@ impl<S: mio::event::Source> Source<S> {
         poll_fn(|cx| self.poll_ready(cx, Interest::WRITABLE)).await
     }
 
-    /// Forgets cached readiness for `interest`, so the next wait goes to the OS.
+    /// Forgets cached readiness for `interest` (with its closed and error bits), so the
+    /// next wait goes to the OS.
     pub fn clear_ready(&self, interest: Interest) {
-        let bits = if interest.is_writable() {
-            reactor::WRITABLE
-        } else {
-            reactor::READABLE
-        };
+        self.clear_bits(direction_bits(interest.is_writable()));
+    }
+
+    fn clear_bits(&self, bits: u8) {
         context::with_core(|core| {
-            if let Some(core) = core.filter(|c| c.shared.id == self.loop_id) {
+            if let Some(core) = core.filter(|c| c.shared.id == self.shared.id) {
                 core.reactor.clear(self.key, bits)
             }
         })
@@ -207,11 +203,30 @@ impl<S: mio::event::Source> Source<S> {
     /// The deregistration error from the OS.
     pub fn into_inner(mut self) -> io::Result<S> {
         let mut io = self.io.take().expect("source present until drop");
-        let r = context::with_core(|core| match core.filter(|c| c.shared.id == self.loop_id) {
-            Some(core) => core.reactor.deregister(&mut io, self.key),
-            None => Ok(()),
+        self.release(&mut io).map(|()| io)
+    }
+
+    /// Deregisters `io` and frees the slot: directly on the owning loop; from anywhere
+    /// else through the loop's registry, with the slot's release queued to the loop (IO3).
+    fn release(&self, io: &mut S) -> io::Result<()> {
+        let on_loop = context::with_core(|core| {
+            core.filter(|c| c.shared.id == self.shared.id)
+                .map(|core| core.reactor.deregister(io, self.key))
         });
-        r.map(|()| io)
+        if let Some(r) = on_loop {
+            return r;
+        }
+        let r = self.shared.registry.deregister(io);
+        let key = self.key;
+        // If the loop is gone, so is its slab: nothing to release.
+        let _ = self.shared.inject(Injected::Call(Box::new(move || {
+            context::with_core(|core| {
+                if let Some(core) = core {
+                    core.reactor.forget(key);
+                }
+            })
+        })));
+        r
     }
 }
 
@@ -233,7 +248,7 @@ where
                 // IO3: a short read drained the socket's receive queue, so the next read
                 // would only say WouldBlock; skip that system call and wait for the next
                 // edge (new data makes epoll report the source again).
-                self.clear_ready(Interest::READABLE);
+                self.clear_bits(reactor::READABLE);
             }
         }
         Poll::Ready(r)
@@ -248,7 +263,7 @@ where
         if let Ok(n) = r {
             if self.stream_socket && n < len {
                 // IO3: a short write filled the send buffer; wait for the next edge.
-                self.clear_ready(Interest::WRITABLE);
+                self.clear_bits(reactor::WRITABLE);
             }
         }
         Poll::Ready(r)
@@ -316,6 +331,16 @@ where
     }
 }
 
+/// The readiness bits an operation in one direction waits for (IO2, IO4).
+#[inline]
+fn direction_bits(write: bool) -> u8 {
+    if write {
+        reactor::WRITABLE | reactor::WRITE_CLOSED | reactor::ERROR
+    } else {
+        reactor::READABLE | reactor::READ_CLOSED | reactor::ERROR
+    }
+}
+
 /// `EAGAIN` without decoding the error kind (the common case), else the kind.
 #[inline]
 fn is_would_block(e: &io::Error) -> bool {
@@ -363,11 +388,7 @@ where
 impl<S: mio::event::Source> Drop for Source<S> {
     fn drop(&mut self) {
         if let Some(mut io) = self.io.take() {
-            context::with_core(|core| {
-                if let Some(core) = core.filter(|c| c.shared.id == self.loop_id) {
-                    let _ = core.reactor.deregister(&mut io, self.key);
-                }
-            });
+            let _ = self.release(&mut io);
         }
     }
 }
@@ -375,5 +396,22 @@ impl<S: mio::event::Source> Drop for Source<S> {
 impl<S: mio::event::Source + fmt::Debug> fmt::Debug for Source<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Source").field("io", &self.io).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_source_dropped_off_its_loop_gives_its_slot_back() {
+        let rt = crate::Runtime::new().unwrap();
+        let (a, _b) = mio::net::UnixStream::pair().unwrap();
+        let src = rt.block_on(async { Source::new(a, Interest::READABLE).unwrap() });
+        drop(src); // off the loop: the release is queued to it
+        rt.block_on(async {
+            crate::yield_now().await;
+            context::expect_core(|c| assert!(!c.reactor.has_sources(), "the slot stayed"));
+        });
     }
 }

@@ -8,7 +8,14 @@
 //!   the waiting reader and/or writer. The bits stay set until the user clears them after
 //!   an operation returned `WouldBlock` (see [`crate::io::Source::try_io`]).
 //! - **IO3 Loop thread only.** The slab is touched only on the loop thread; wakers
-//!   collected from events are woken after every borrow is released.
+//!   collected from events are woken after every borrow is released. A source dropped
+//!   (or `into_inner`'d) off its loop deregisters its descriptor through the loop's
+//!   `Registry` clone (thread-safe) and queues the release of its slot to the loop.
+//! - **IO4 Many waiters per direction.** Every task that waits to read (or to write) on
+//!   a source is parked, and the next event in that direction wakes all of them, oldest
+//!   first; those that find nothing park again. After an operation returns
+//!   `WouldBlock`, every readiness bit it waited for is cleared (readable, closed and
+//!   error), so a stale error or hang-up bit never makes the loop spin.
 
 use std::cell::{Cell, RefCell};
 use std::io;
@@ -32,8 +39,48 @@ struct IoSlot {
     used: bool,
     counted: bool,
     ready: u8,
-    reader: Option<Waker>,
-    writer: Option<Waker>,
+    readers: Parked,
+    writers: Parked,
+}
+
+/// The tasks waiting in one direction of a source (IO4), woken together, oldest first, by
+/// the next event in that direction. The first waiter is inline, so a source with one
+/// reader and one writer (a stream socket) allocates nothing; more go to `rest`.
+#[derive(Default)]
+struct Parked {
+    first: Option<Waker>,
+    rest: Vec<Waker>,
+}
+
+impl Parked {
+    /// Adds `waker` unless a waker of the same task is parked already.
+    #[inline]
+    fn park(&mut self, waker: &Waker) {
+        match &self.first {
+            None => self.first = Some(waker.clone()),
+            Some(w) if w.will_wake(waker) => {}
+            Some(_) => {
+                if !self.rest.iter().any(|w| w.will_wake(waker)) {
+                    self.rest.push(waker.clone());
+                }
+            }
+        }
+    }
+
+    /// Moves every parked waker into `out`, oldest first.
+    #[inline]
+    fn take_into(&mut self, out: &mut Vec<Waker>) {
+        out.extend(self.first.take());
+        if !self.rest.is_empty() {
+            out.append(&mut self.rest);
+        }
+    }
+
+    fn take(&mut self) -> Vec<Waker> {
+        let mut out = Vec::new();
+        self.take_into(&mut out);
+        out
+    }
 }
 
 pub(crate) struct Reactor {
@@ -115,6 +162,19 @@ impl Reactor {
         Ok(key)
     }
 
+    /// Frees the slot of a source whose descriptor was deregistered elsewhere (off the
+    /// loop thread, see IO3).
+    pub(crate) fn forget(&self, key: IoKey) {
+        if self.release(key) == Some(true) {
+            self.count.set(self.count.get() - 1);
+        }
+    }
+
+    /// A clone of the registry, for deregistering off the loop thread.
+    pub(crate) fn registry_clone(&self) -> io::Result<Registry> {
+        self.registry.try_clone()
+    }
+
     /// Deregisters `source` and frees its slot (dropping any stored wakers).
     pub(crate) fn deregister(
         &self,
@@ -139,7 +199,7 @@ impl Reactor {
             s.used = false;
             s.gen = s.gen.wrapping_add(1);
             s.ready = 0;
-            (s.reader.take(), s.writer.take(), s.counted)
+            (s.readers.take(), s.writers.take(), s.counted)
         };
         self.free.borrow_mut().push(key.slot);
         drop((r, w));
@@ -151,24 +211,23 @@ impl Reactor {
     /// returns false. A key whose slot was reused reports not ready and stores nothing.
     #[inline]
     pub(crate) fn ready_or_park(&self, key: IoKey, want: u8, write: bool, waker: &Waker) -> bool {
-        let old = {
-            let mut slots = self.slots.borrow_mut();
-            let Some(s) = slots.get_mut(key.slot as usize) else {
-                return false;
-            };
-            if s.gen != key.gen {
-                return false;
-            }
-            if s.ready & want != 0 {
-                return true;
-            }
-            let slot = if write { &mut s.writer } else { &mut s.reader };
-            match slot {
-                Some(w) if w.will_wake(waker) => return false,
-                _ => slot.replace(waker.clone()),
-            }
+        let mut slots = self.slots.borrow_mut();
+        let Some(s) = slots.get_mut(key.slot as usize) else {
+            return false;
         };
-        drop(old); // outside the borrow: dropping a waker may run arbitrary code
+        if s.gen != key.gen {
+            return false;
+        }
+        if s.ready & want != 0 {
+            return true;
+        }
+        // IO4: parked beside any other waiter (nothing is replaced, so nothing is dropped
+        // inside the borrow).
+        if write {
+            s.writers.park(waker);
+        } else {
+            s.readers.park(waker);
+        }
         false
     }
 
@@ -224,10 +283,10 @@ impl Reactor {
             }
             s.ready |= bits;
             if bits & (READABLE | READ_CLOSED | ERROR) != 0 {
-                out.extend(s.reader.take());
+                s.readers.take_into(out);
             }
             if bits & (WRITABLE | WRITE_CLOSED | ERROR) != 0 {
-                out.extend(s.writer.take());
+                s.writers.take_into(out);
             }
         }
     }
@@ -238,7 +297,7 @@ impl Reactor {
             .slots
             .borrow_mut()
             .iter_mut()
-            .flat_map(|s| [s.reader.take(), s.writer.take()])
+            .flat_map(|s| [s.readers.take(), s.writers.take()])
             .collect();
         drop(old);
     }
