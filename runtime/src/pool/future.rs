@@ -16,6 +16,9 @@ pub enum PoolError {
     Panicked(String),
     /// A process-pool worker died while running the job (asyncio's `BrokenProcessPool`).
     BrokenProcessPool(String),
+    /// Thread pool: a worker's `initializer` panicked, so the pool is broken and no job
+    /// runs on it any more (concurrent.futures' `BrokenThreadPool`).
+    BrokenThreadPool(String),
     /// Process pool: no function of that name is registered (a programming mistake:
     /// check the name against `process_functions!`).
     UnknownFunction(String),
@@ -37,6 +40,7 @@ impl fmt::Display for PoolError {
             PoolError::Cancelled => f.write_str("the job was cancelled"),
             PoolError::Panicked(m) => write!(f, "the job panicked: {m}"),
             PoolError::BrokenProcessPool(m) => write!(f, "broken process pool: {m}"),
+            PoolError::BrokenThreadPool(m) => write!(f, "broken thread pool: {m}"),
             PoolError::UnknownFunction(m) => write!(f, "unknown function: {m}"),
             PoolError::BadArguments(m) => write!(f, "the arguments do not decode: {m}"),
             PoolError::BadResult(m) => write!(f, "bad result: {m}"),
@@ -182,6 +186,11 @@ impl<T> PoolFuture<T> {
             if matches!(g.state, State::Finished | State::Cancelled) {
                 return;
             }
+            // PENDING -> CANCELLED in this one critical section: a worker that moved the
+            // job to RUNNING since the caller looked wins, and its result is kept.
+            if cancelled && g.state != State::Pending {
+                return;
+            }
             g.state = if cancelled {
                 State::Cancelled
             } else {
@@ -233,14 +242,7 @@ impl<T> PoolFuture<T> {
     /// Cancels the job if it has not started; returns true if it is (now) cancelled,
     /// false if it is running or finished (concurrent.futures `cancel`).
     pub fn cancel(&self) -> bool {
-        {
-            let g = lock(&self.shared);
-            match g.state {
-                State::Cancelled => return true,
-                State::Running | State::Finished => return false,
-                State::Pending => {}
-            }
-        }
+        // `complete` checks PENDING and cancels under one lock (no window for a worker).
         self.complete(Err(PoolError::Cancelled));
         self.cancelled()
     }

@@ -24,10 +24,11 @@ impl std::error::Error for ShutDownError {}
 
 /// A queued job: `run` executes the closure and returns the step that publishes its
 /// result (the worker calls it after marking itself idle, so that a submitter woken by
-/// the result sees an idle thread to reuse); `cancel` cancels it unrun.
+/// the result sees an idle thread to reuse); `fail` ends it unrun.
 struct Job {
     run: Box<dyn FnOnce() -> Completion + Send>,
-    cancel: Box<dyn FnOnce() + Send>,
+    /// Ends it unrun: `Cancelled` (only while still pending) or `BrokenThreadPool`.
+    fail: Box<dyn FnOnce(PoolError) + Send>,
     /// When it was queued: the starvation monitor grows the pool past the number of CPUs
     /// only for jobs that waited longer than `STARVATION`.
     queued_at: Instant,
@@ -47,6 +48,9 @@ struct State {
     /// Threads blocked on the `work` condvar (a subset of `idle`).
     sleeping: usize,
     shutdown: bool,
+    /// Set when a worker's initializer panicked (concurrent.futures' broken pool).
+    broken: Option<String>,
+    /// Threads still to be joined at shutdown (a retiring thread detaches its own).
     handles: Vec<JoinHandle<()>>,
     next_name: usize,
     /// The starvation monitor, started the first time the pool reaches `fast_limit`.
@@ -126,6 +130,7 @@ impl ThreadPoolBuilder {
                     idle: 0,
                     sleeping: 0,
                     shutdown: false,
+                    broken: None,
                     handles: Vec::new(),
                     next_name: 0,
                     monitor: None,
@@ -214,9 +219,7 @@ impl ThreadPoolExecutor {
                 });
                 Box::new(move || run_fut.complete(r))
             }),
-            cancel: Box::new(move || {
-                cancel_fut.cancel();
-            }),
+            fail: Box::new(move |e| cancel_fut.complete(Err(e))),
             queued_at: Instant::now(),
         };
         self.shared.push(job)?;
@@ -271,12 +274,17 @@ impl Shared {
         if st.shutdown {
             return Err(ShutDownError);
         }
+        if let Some(why) = st.broken.clone() {
+            drop(st);
+            (job.fail)(PoolError::BrokenThreadPool(why));
+            return Ok(());
+        }
         st.jobs.push_back(job);
         if !self.grow(&mut st) && st.threads == 0 {
             // No thread could be started at all: cancel rather than hang silently.
             let job = st.jobs.pop_back().expect("just pushed");
             drop(st);
-            (job.cancel)();
+            (job.fail)(PoolError::Cancelled);
             return Ok(());
         }
         // Wake a sleeper only if the awake idle threads (starting or publishing, about to
@@ -370,7 +378,15 @@ impl Shared {
     /// or publishing a result).
     fn worker(self: Arc<Self>) {
         if let Some(init) = &self.initializer {
-            init();
+            if let Err(p) = catch_unwind(AssertUnwindSafe(|| init())) {
+                let why = format!(
+                    "a worker's initializer panicked: {}",
+                    crate::task::error::payload_message(p.as_ref())
+                        .unwrap_or("<non-string panic payload>")
+                );
+                self.break_pool(why);
+                return;
+            }
         }
         let mut st = lock(&self);
         loop {
@@ -406,12 +422,40 @@ impl Shared {
             };
             st.sleeping -= 1;
             if timed_out && st.jobs.is_empty() && !st.shutdown {
-                break; // retire an idle thread
+                // Retire an idle thread: detach its own handle, so that the thread's
+                // stack goes when it exits instead of waiting for a join at shutdown.
+                let me = std::thread::current().id();
+                if let Some(i) = st.handles.iter().position(|h| h.thread().id() == me) {
+                    drop(st.handles.swap_remove(i));
+                }
+                break;
             }
         }
         st.idle -= 1;
         st.threads -= 1;
         drop(st);
+        self.exited.notify_all();
+    }
+
+    /// A worker's initializer panicked: the pool is broken (concurrent.futures'
+    /// `BrokenThreadPool`): queued jobs and every later one fail with
+    /// [`PoolError::BrokenThreadPool`]; the counts stay right, so dropping the pool does
+    /// not wait for a thread that never was.
+    fn break_pool(&self, why: String) {
+        let failed: Vec<Job> = {
+            let mut st = lock(self);
+            st.broken.get_or_insert(why.clone());
+            st.idle -= 1;
+            st.threads -= 1;
+            let me = std::thread::current().id();
+            if let Some(i) = st.handles.iter().position(|h| h.thread().id() == me) {
+                drop(st.handles.swap_remove(i));
+            }
+            st.jobs.drain(..).collect()
+        };
+        for job in failed {
+            (job.fail)(PoolError::BrokenThreadPool(why.clone()));
+        }
         self.exited.notify_all();
     }
 
@@ -433,7 +477,7 @@ impl Shared {
             }
         };
         for job in cancelled {
-            (job.cancel)();
+            (job.fail)(PoolError::Cancelled);
         }
         self.work.notify_all();
         self.monitor_cv.notify_all();
@@ -482,5 +526,101 @@ impl fmt::Debug for ThreadPoolExecutor {
             .field("queued", &st.jobs.len())
             .field("max_workers", &self.shared.max_workers)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod lifecycle_tests {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    #[test]
+    fn retired_threads_are_not_kept_for_a_join() {
+        let pool = ThreadPoolBuilder {
+            max_workers: 16,
+            prefix: "retire".into(),
+            idle_timeout: Some(Duration::from_millis(5)),
+            initializer: None,
+        }
+        .build();
+        let rounds = if cfg!(miri) { 2 } else { 10 };
+        for _ in 0..rounds {
+            let barrier = Arc::new(std::sync::Barrier::new(4));
+            let futs: Vec<_> = (0..4)
+                .map(|_| {
+                    let b = barrier.clone();
+                    pool.submit(move || {
+                        b.wait(); // four threads at once
+                    })
+                    .unwrap()
+                })
+                .collect();
+            for f in futs {
+                f.result(None).unwrap();
+            }
+            // Every thread retires before the next round.
+            let start = Instant::now();
+            while pool.threads() > 0 && start.elapsed() < Duration::from_secs(10) {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            assert_eq!(pool.threads(), 0);
+            assert!(
+                lock(&pool.shared).handles.is_empty(),
+                "retired threads left their handles (and stacks) behind"
+            );
+        }
+    }
+
+    #[test]
+    fn a_panicking_initializer_breaks_the_pool_instead_of_wedging_it() {
+        let pool = ThreadPoolExecutor::builder()
+            .max_workers(2)
+            .initializer(|| panic!("on purpose: initializer"))
+            .build();
+        let r = pool
+            .submit(|| 1)
+            .unwrap()
+            .result(Some(Duration::from_secs(10)));
+        assert!(
+            matches!(&r, Err(PoolError::BrokenThreadPool(m)) if m.contains("initializer")),
+            "{r:?}"
+        );
+        // Later jobs fail at once too (concurrent.futures: BrokenThreadPool on submit).
+        let r = pool
+            .submit(|| 2)
+            .unwrap()
+            .result(Some(Duration::from_secs(10)));
+        assert!(matches!(r, Err(PoolError::BrokenThreadPool(_))), "{r:?}");
+        assert_eq!(pool.threads(), 0, "a phantom thread is counted");
+        drop(pool); // returns: nothing to wait for
+    }
+
+    #[test]
+    fn cancel_never_claims_a_job_that_ran() {
+        let pool = ThreadPoolExecutor::new(1);
+        let tries = if cfg!(miri) { 20 } else { 10_000 };
+        for i in 0..tries {
+            let ran = Arc::new(AtomicBool::new(false));
+            let r = ran.clone();
+            let f = pool
+                .submit(move || r.store(true, Ordering::SeqCst))
+                .unwrap();
+            // Cancel at varying moments around the worker's PENDING -> RUNNING.
+            for _ in 0..(i * 7) % 4000 {
+                std::hint::spin_loop();
+            }
+            let cancelled = f.cancel();
+            let result = f.result(None);
+            if cancelled {
+                assert_eq!(result, Err(PoolError::Cancelled));
+                assert!(
+                    !ran.load(Ordering::SeqCst),
+                    "cancel() said true but the job ran"
+                );
+            } else {
+                assert_eq!(result, Ok(()));
+                assert!(ran.load(Ordering::SeqCst));
+            }
+        }
     }
 }
