@@ -40,6 +40,8 @@ use crate::io::{AsyncRead, AsyncReadExt, AsyncWrite, Fd, Interest, Source};
 pub struct Command {
     std: std::process::Command,
     kill_on_drop: bool,
+    /// `stdin` was configured (else `output` gives the child a null stdin, as std does).
+    stdin_set: bool,
 }
 
 impl Command {
@@ -48,6 +50,7 @@ impl Command {
         Command {
             std: std::process::Command::new(program),
             kill_on_drop: false,
+            stdin_set: false,
         }
     }
 
@@ -94,6 +97,7 @@ impl Command {
     /// Configures stdin (`Stdio::piped()` gives [`Child::stdin`]).
     pub fn stdin(&mut self, cfg: impl Into<Stdio>) -> &mut Command {
         self.std.stdin(cfg);
+        self.stdin_set = true;
         self
     }
 
@@ -161,14 +165,23 @@ impl Command {
 
     /// Spawns the process with stdout and stderr piped (this sets them on the
     /// `Command`), collects both while it runs, and waits for it (asyncio
-    /// `communicate()`). Stdin is closed at once unless configured otherwise.
+    /// `communicate()`). Unless stdin was configured, the child's stdin is null (it
+    /// reads end of file at once), as with std's and tokio's `output`; a piped stdin is
+    /// closed at once.
     ///
     /// # Errors
     ///
     /// The spawn, read or wait error.
     pub async fn output(&mut self) -> io::Result<Output> {
         self.std.stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = self.spawn()?;
+        if !self.stdin_set {
+            self.std.stdin(Stdio::null());
+        }
+        let spawned = self.spawn();
+        if !self.stdin_set {
+            self.std.stdin(Stdio::inherit()); // `spawn`/`status` keep their default
+        }
+        let mut child = spawned?;
         child.stdin = None;
         child.wait_with_output().await
     }

@@ -166,3 +166,55 @@ async fn stdout_can_be_read_while_the_child_is_alive() {
     assert_eq!(rest, "got reply\n");
     assert!(child.wait().await.unwrap().success());
 }
+
+/// In the child (started by the test below with a stdin pipe it keeps open): `cat`
+/// through `output()` must read end of file, not our stdin.
+#[test]
+fn output_stdin_child() {
+    if std::env::var_os("RUNTIME_OUTPUT_STDIN_CHILD").is_none() {
+        return;
+    }
+    let out = runtime::run(async { Command::new("cat").output().await.unwrap() });
+    println!("cat printed {} bytes", out.stdout.len());
+}
+
+#[test]
+fn output_gives_the_child_a_null_stdin_unless_configured() {
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "output_stdin_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("RUNTIME_OUTPUT_STDIN_CHILD", "1")
+        .stdin(Stdio::piped()) // kept open: a `cat` reading it would never end
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut stdout, &mut s).unwrap();
+        let _ = tx.send(s);
+    });
+    let got = rx.recv_timeout(Duration::from_secs(20));
+    let _ = child.kill();
+    let _ = child.wait();
+    let got = got.expect("`cat` run by output() read the parent's stdin and never ended");
+    assert!(got.contains("cat printed 0 bytes"), "{got}");
+}
+
+#[runtime::test]
+async fn output_reads_a_large_stdout_in_full() {
+    // 64 MiB through a pipe: read_to_end grows linearly (no zeroing of the whole spare
+    // capacity on every read; see io::ext's read_to_end test for the bound).
+    let out = Command::new("head")
+        .args(["-c", "67108864", "/dev/zero"])
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(out.stdout.len(), 64 << 20);
+}

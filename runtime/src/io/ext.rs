@@ -71,7 +71,8 @@ pub trait AsyncReadExt: AsyncRead {
         Self: Unpin,
     {
         let start = out.len();
-        poll_fn(move |cx| poll_read_to_end(Pin::new(&mut *self), cx, out, start))
+        let mut chunk = MIN_CHUNK;
+        poll_fn(move |cx| poll_read_to_end(Pin::new(&mut *self), cx, out, start, &mut chunk))
     }
 
     /// Reads to end of stream as UTF-8, appending to `out`. On invalid UTF-8 nothing is
@@ -84,8 +85,15 @@ pub trait AsyncReadExt: AsyncRead {
         Self: Unpin,
     {
         let mut bytes = Vec::new();
+        let mut chunk = MIN_CHUNK;
         poll_fn(move |cx| {
-            let n = ready!(poll_read_to_end(Pin::new(&mut *self), cx, &mut bytes, 0))?;
+            let n = ready!(poll_read_to_end(
+                Pin::new(&mut *self),
+                cx,
+                &mut bytes,
+                0,
+                &mut chunk
+            ))?;
             let text = std::str::from_utf8(&bytes)
                 .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
             out.push_str(text);
@@ -145,25 +153,43 @@ impl<R: AsyncRead + Unpin> AsyncRead for Take<R> {
     }
 }
 
+/// The first read size of `read_to_end`; it doubles while reads fill it.
+const MIN_CHUNK: usize = 8 * 1024;
+/// The largest read size `read_to_end` grows to.
+const MAX_CHUNK: usize = 4 * 1024 * 1024;
+
+/// Reads to the end into `out`. Each read zeroes only the room it offers (`chunk`, which
+/// doubles while reads fill it and halves back when they do not), never the whole spare
+/// capacity: zeroing costs at most about twice the bytes read, so reading N bytes is
+/// O(N), not O(N^2).
 fn poll_read_to_end<R: AsyncRead + ?Sized>(
     mut r: Pin<&mut R>,
     cx: &mut Context<'_>,
     out: &mut Vec<u8>,
     start: usize,
+    chunk: &mut usize,
 ) -> Poll<io::Result<usize>> {
     loop {
-        if out.capacity() - out.len() < 4096 {
-            out.reserve(8192.max(out.len() / 2));
-        }
         let len = out.len();
-        out.resize(out.capacity(), 0);
+        if out.capacity() - len < *chunk {
+            // Amortised growth: at least double (as Vec does), at least one chunk.
+            out.reserve((*chunk).max(len));
+        }
+        out.resize(len + *chunk, 0);
         let r = r.as_mut().poll_read(cx, &mut out[len..]);
         match r {
             Poll::Ready(Ok(0)) => {
                 out.truncate(len);
                 return Poll::Ready(Ok(len - start));
             }
-            Poll::Ready(Ok(n)) => out.truncate(len + n),
+            Poll::Ready(Ok(n)) => {
+                out.truncate(len + n);
+                if n == *chunk {
+                    *chunk = (*chunk * 2).min(MAX_CHUNK);
+                } else if n < *chunk / 4 {
+                    *chunk = (*chunk / 2).max(MIN_CHUNK);
+                }
+            }
             Poll::Ready(Err(e)) => {
                 out.truncate(len);
                 return Poll::Ready(Err(e));
@@ -396,5 +422,66 @@ where
         }
         AsyncWriteExt::write_all(writer, &buf[..n]).await?;
         total += n as u64;
+    }
+}
+
+#[cfg(test)]
+mod read_to_end_tests {
+    use super::*;
+
+    /// Hands out `total` bytes, `per_read` at a time, and counts the room it was offered
+    /// (what `read_to_end` zeroed for it).
+    struct Counting {
+        left: usize,
+        per_read: usize,
+        offered: usize,
+        reads: usize,
+    }
+
+    impl AsyncRead for Counting {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &mut [u8],
+        ) -> Poll<io::Result<usize>> {
+            self.offered += buf.len();
+            self.reads += 1;
+            let n = buf.len().min(self.per_read).min(self.left);
+            buf[..n].fill(7);
+            self.left -= n;
+            Poll::Ready(Ok(n))
+        }
+    }
+
+    fn offered_per_byte(total: usize, per_read: usize) -> f64 {
+        let mut r = Counting {
+            left: total,
+            per_read,
+            offered: 0,
+            reads: 0,
+        };
+        let mut out = Vec::new();
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let mut chunk = MIN_CHUNK;
+        let n = match poll_read_to_end(Pin::new(&mut r), &mut cx, &mut out, 0, &mut chunk) {
+            Poll::Ready(Ok(n)) => n,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!((n, out.len()), (total, total));
+        assert!(out.iter().all(|&b| b == 7));
+        r.offered as f64 / total as f64
+    }
+
+    #[test]
+    fn read_to_end_zeroes_in_proportion_to_what_it_reads() {
+        let total = if cfg!(miri) { 1 << 16 } else { 32 << 20 };
+        // Large reads (a socket or file): about twice the bytes read, at most.
+        assert!(offered_per_byte(total, usize::MAX) <= 2.5);
+        // Pipe-sized reads: the room offered stays near the read size, whatever the
+        // length so far (before: the whole spare capacity, every read).
+        let small = offered_per_byte(total, 64 * 1024);
+        assert!(small <= 2.5, "{small}");
+        let tiny = offered_per_byte(total / 64, 512);
+        assert!(tiny <= 17.0, "{tiny}");
     }
 }

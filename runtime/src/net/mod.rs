@@ -62,6 +62,8 @@ mod unix;
 
 pub use addr::{lookup_host, ToSocketAddrs};
 pub use socket::TcpSocket;
+/// The future of [`StreamWriter::drain`].
+pub use streams::Drain as StreamDrain;
 pub use streams::{
     open_connection, open_connection_with_limit, open_unix_connection, start_server,
     start_server_with_limit, start_unix_server, LimitOverrunError, Server, StreamReader,

@@ -274,12 +274,13 @@ mod tests {
 }
 
 impl StreamReader {
-    /// Reads more bytes into the buffer; false at end of stream. Unread bytes keep
-    /// their offsets relative to `pos`. The buffer grows (doubling) only while fewer than
-    /// `want` unread bytes fit in it, so its size stays below `want` plus one read.
-    fn poll_fill(&mut self, cx: &mut Context<'_>, want: usize) -> Poll<io::Result<bool>> {
+    /// Makes room for a read: false at end of stream. Unread bytes keep their offsets
+    /// relative to `pos`. The buffer grows (doubling) only while fewer than `want`
+    /// unread bytes fit in it, so its size stays below `want` plus one read.
+    #[inline]
+    fn prepare_fill(&mut self, want: usize) -> bool {
         if self.eof {
-            return Poll::Ready(Ok(false));
+            return false;
         }
         if self.pos == self.end {
             self.pos = 0;
@@ -298,20 +299,39 @@ impl StreamReader {
                 self.buf.resize(grown, 0);
             }
         }
-        let n = match self.stream.poll_read(cx, &mut self.buf[self.end..]) {
-            Poll::Ready(Ok(n)) => n,
-            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-            Poll::Pending => return Poll::Pending,
-        };
+        true
+    }
+
+    /// Records a read of `n` bytes (0: end of stream); true if it got bytes.
+    #[inline]
+    fn filled(&mut self, n: usize) -> bool {
         self.end += n;
         if n == 0 {
             self.eof = true;
         }
-        Poll::Ready(Ok(n > 0))
+        n > 0
     }
 
+    /// Reads more bytes into the buffer; false at end of stream.
     async fn fill(&mut self, want: usize) -> io::Result<bool> {
-        poll_fn(|cx| self.poll_fill(cx, want)).await
+        if !self.prepare_fill(want) {
+            return Ok(false);
+        }
+        let (stream, room) = (&self.stream, &mut self.buf[self.end..]);
+        let n = poll_fn(|cx| stream.poll_read(cx, room)).await?;
+        Ok(self.filled(n))
+    }
+
+    /// The poll form of `fill`, for the `futures_io` traits.
+    fn poll_fill(&mut self, cx: &mut Context<'_>, want: usize) -> Poll<io::Result<bool>> {
+        if !self.prepare_fill(want) {
+            return Poll::Ready(Ok(false));
+        }
+        match self.stream.poll_read(cx, &mut self.buf[self.end..]) {
+            Poll::Ready(Ok(n)) => Poll::Ready(Ok(self.filled(n))),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
     }
 
     fn take(&mut self, n: usize) -> Vec<u8> {
@@ -554,6 +574,7 @@ impl StreamWriter {
         self.pending.len() - self.sent
     }
 
+    #[inline]
     fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         while self.sent < self.pending.len() {
             let n = match self.stream.poll_write(cx, &self.pending[self.sent..]) {
@@ -582,8 +603,8 @@ impl StreamWriter {
     /// # Errors
     ///
     /// The OS error (e.g. `BrokenPipe`).
-    pub async fn drain(&mut self) -> io::Result<()> {
-        poll_fn(|cx| self.poll_drain(cx)).await
+    pub fn drain(&mut self) -> Drain<'_> {
+        Drain { writer: self }
     }
 
     /// Sends what is buffered, then closes the writing side (the peer reads end of stream).
@@ -609,6 +630,29 @@ impl StreamWriter {
                 "a Unix-domain connection has no IP peer address",
             )),
         }
+    }
+}
+
+/// The future of [`StreamWriter::drain`] (cancel safe).
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct Drain<'a> {
+    writer: &'a mut StreamWriter,
+}
+
+impl std::fmt::Debug for Drain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Drain")
+            .field("buffered", &self.writer.buffered())
+            .finish()
+    }
+}
+
+impl Future for Drain<'_> {
+    type Output = io::Result<()>;
+
+    #[inline]
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.writer.poll_drain(cx)
     }
 }
 

@@ -324,15 +324,8 @@ impl TcpStream {
     ///
     /// The OS error.
     pub async fn read_to_end(&mut self, out: &mut Vec<u8>) -> io::Result<usize> {
-        let start = out.len();
-        let mut buf = [0u8; 8192];
-        loop {
-            let n = self.read(&mut buf).await?;
-            if n == 0 {
-                return Ok(out.len() - start);
-            }
-            out.extend_from_slice(&buf[..n]);
-        }
+        // The shared, linear-time loop of `io::AsyncReadExt::read_to_end`.
+        crate::io::AsyncReadExt::read_to_end(self, out).await
     }
 
     /// Writes some bytes; returns how many were written.

@@ -53,27 +53,38 @@ struct Parked {
 }
 
 impl Parked {
-    /// Adds `waker` unless a waker of the same task is parked already.
-    #[inline]
+    /// Adds `waker` unless a waker of the same task is parked already. The one-waiter
+    /// case stays inline (the socket hot path); a second waiter takes the cold path.
+    #[inline(always)]
     fn park(&mut self, waker: &Waker) {
         match &self.first {
             None => self.first = Some(waker.clone()),
             Some(w) if w.will_wake(waker) => {}
-            Some(_) => {
-                if !self.rest.iter().any(|w| w.will_wake(waker)) {
-                    self.rest.push(waker.clone());
-                }
-            }
+            Some(_) => self.park_more(waker),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn park_more(&mut self, waker: &Waker) {
+        if !self.rest.iter().any(|w| w.will_wake(waker)) {
+            self.rest.push(waker.clone());
         }
     }
 
     /// Moves every parked waker into `out`, oldest first.
-    #[inline]
+    #[inline(always)]
     fn take_into(&mut self, out: &mut Vec<Waker>) {
         out.extend(self.first.take());
         if !self.rest.is_empty() {
-            out.append(&mut self.rest);
+            self.take_rest(out);
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn take_rest(&mut self, out: &mut Vec<Waker>) {
+        out.append(&mut self.rest);
     }
 
     fn take(&mut self) -> Vec<Waker> {
