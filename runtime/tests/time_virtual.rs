@@ -217,3 +217,23 @@ fn real_time_sleep_never_fires_early() {
         }
     });
 }
+
+#[runtime::test(start_paused = true)]
+async fn resume_keeps_the_clock_monotonic_and_sleeps_short() {
+    runtime::sleep(3600 * S).await; // virtual time an hour ahead
+    let before = Instant::now();
+    let pending = runtime::sleep(Duration::from_millis(20));
+    time::resume();
+    let after = Instant::now();
+    assert!(
+        after >= before,
+        "the clock went back by {:?}",
+        before - after
+    );
+    assert!(after - before < 60 * S);
+    // A sleep created while paused takes what was left of it, in real time (20 ms, not
+    // an hour and 20 ms). Bounded by a generous real-time timeout, never timed exactly.
+    runtime::timeout(30 * S, pending)
+        .await
+        .expect("a sleep from the paused clock took the whole virtual lead in real time");
+}

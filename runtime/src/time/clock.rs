@@ -144,6 +144,9 @@ impl fmt::Debug for Instant {
 pub(crate) struct Clock {
     paused: Cell<bool>,
     virt: Cell<u64>,
+    /// How far the loop's clock is ahead of the process clock: what virtual time gained
+    /// while paused, kept after `resume` so that the clock never goes back (T4).
+    offset: Cell<u64>,
 }
 
 impl Clock {
@@ -151,6 +154,7 @@ impl Clock {
         Clock {
             paused: Cell::new(paused),
             virt: Cell::new(real_now_ns()),
+            offset: Cell::new(0),
         }
     }
 
@@ -159,7 +163,7 @@ impl Clock {
         if self.paused.get() {
             self.virt.get()
         } else {
-            real_now_ns()
+            real_now_ns().saturating_add(self.offset.get())
         }
     }
 
@@ -169,13 +173,19 @@ impl Clock {
 
     pub(crate) fn pause(&self) {
         if !self.paused.get() {
-            self.virt.set(real_now_ns());
+            self.virt.set(self.now_ns());
             self.paused.set(true);
         }
     }
 
+    /// Real time again, from where virtual time stood: the clock keeps the lead it
+    /// gained, so instants taken before stay in the past and timers keep their meaning.
     pub(crate) fn resume(&self) {
-        self.paused.set(false);
+        if self.paused.get() {
+            self.offset
+                .set(self.virt.get().saturating_sub(real_now_ns()));
+            self.paused.set(false);
+        }
     }
 
     /// Moves virtual time forward to `ns` (never backwards).

@@ -47,8 +47,12 @@ pub fn pause() {
     context::expect_core(|core| core.clock.pause())
 }
 
-/// Resumes real time after [`pause`]. Instants already taken stay valid; the clock jumps
-/// back to real time, so use this only in tests that no longer care about virtual time.
+/// Resumes real time after [`pause`]: from the virtual time reached, the loop's clock
+/// runs at real speed again. It never goes back: the lead virtual time gained (through
+/// jumps or [`advance`]) is kept as an offset over the process clock, so instants taken
+/// while paused stay in the past and a sleep created while paused takes, after `resume`,
+/// only what was left of it. (Instants read outside any loop do not include this loop's
+/// offset.)
 ///
 /// # Panics
 ///
