@@ -1,7 +1,7 @@
 //! `TaskGroup` and `Promise`, on virtual time.
 
 mod common;
-use common::{quiet_panics, Counts, Probe};
+use common::{paused, quiet_panics, Counts, Log, Probe};
 use runtime::{ChildError, Promise, PromiseError, SpawnError, TaskGroup};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -203,4 +203,50 @@ async fn done_callbacks_run_later_never_inline_and_in_order() {
             "late"
         ]
     );
+}
+
+#[test]
+fn a_failing_child_cancels_its_siblings_before_join_is_awaited() {
+    quiet_panics();
+    for panics in [false, true] {
+        let log = Log::default();
+        paused().block_on(async {
+            let group = TaskGroup::<(), String>::new();
+            let l = log.clone();
+            group
+                .spawn(async move {
+                    runtime::sleep(Duration::from_secs(1)).await;
+                    l.push("a fails at 1 s");
+                    if panics {
+                        panic!("on purpose: a");
+                    }
+                    Err("a".to_string())
+                })
+                .unwrap();
+            let l = log.clone();
+            group
+                .spawn(async move {
+                    runtime::sleep(Duration::from_secs(2)).await;
+                    l.push("b ran to 2 s"); // must not happen
+                    Ok(())
+                })
+                .unwrap();
+            // The body does other work and joins only at 3 s.
+            runtime::sleep(Duration::from_millis(1500)).await;
+            log.push("body at 1.5 s");
+            assert_eq!(
+                group.spawn(async { Ok(()) }).unwrap_err(),
+                SpawnError::Failing,
+                "spawning into a failing group must be refused before join"
+            );
+            runtime::sleep(Duration::from_millis(1500)).await;
+            let err = group.join().await.unwrap_err();
+            assert!(err.others.is_empty());
+        });
+        assert_eq!(
+            log.take(),
+            ["a fails at 1 s", "body at 1.5 s"],
+            "panics: {panics}"
+        );
+    }
 }

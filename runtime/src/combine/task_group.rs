@@ -3,8 +3,9 @@
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use std::task::{Context, Poll};
 
 use super::ready_set::ReadySet;
@@ -100,13 +101,77 @@ impl<T, E> Inner<T, E> {
     }
 }
 
+pin_project_lite::pin_project! {
+    /// A child's future inside its task: when it fails (returns `Err` or panics), the
+    /// group starts failing at once and cancels the siblings, whether or not anybody is
+    /// awaiting `join()` yet (asyncio reacts when the child fails, not when it is joined).
+    struct Child<F, T, E> {
+        #[pin]
+        future: F,
+        group: Weak<RefCell<Inner<T, E>>>,
+    }
+}
+
+impl<F, T: 'static, E: 'static> Future for Child<F, T, E>
+where
+    F: Future<Output = Result<T, E>>,
+{
+    type Output = Result<T, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let fut = this.future;
+        match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
+            Ok(Poll::Ready(out)) => {
+                if out.is_err() {
+                    fail_group(this.group);
+                }
+                Poll::Ready(out)
+            }
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(payload) => {
+                fail_group(this.group);
+                resume_unwind(payload) // the task records the panic as usual
+            }
+        }
+    }
+}
+
+/// A child failed: no more spawns from now on, and the siblings are cancelled right
+/// after the tasks already ready in this turn ran (as asyncio's done callback, which
+/// `call_soon` queues behind them: siblings that fail in the same instant still count).
+fn fail_group<T: 'static, E: 'static>(group: &Weak<RefCell<Inner<T, E>>>) {
+    let Some(inner) = group.upgrade() else {
+        return;
+    };
+    // Never borrowed while a child runs (children are polled by the loop, not by `join`).
+    let Ok(mut g) = inner.try_borrow_mut() else {
+        return;
+    };
+    if g.state != State::Open {
+        return;
+    }
+    g.state = State::Failing;
+    drop(g);
+    let group = group.clone();
+    crate::spawn(async move {
+        if let Some(inner) = group.upgrade() {
+            if let Ok(mut g) = inner.try_borrow_mut() {
+                g.cancel_running();
+            }
+        }
+    })
+    .detach();
+}
+
 /// A group of child tasks that succeed or fail together (asyncio `TaskGroup`, Trio's
 /// nursery). Children return `Result<T, E>` (use `std::convert::Infallible` for `E` when
 /// they cannot fail).
 ///
 /// - [`join`](TaskGroup::join) waits for every child and gives their outputs in spawn order.
-/// - The first child that fails (returns `Err` or panics) cancels all the others; `join`
-///   then returns a [`GroupError`] with that failure first and any others kept.
+/// - The first child that fails (returns `Err` or panics) cancels all the others at once,
+///   whether or not `join` is being awaited yet, and spawning into the group fails from
+///   then on; `join` returns a [`GroupError`] with that failure first and any others kept.
 /// - Spawning into a failing or finished group is a [`SpawnError`].
 /// - Dropping the group (or the `join` future) before it finished cancels every child.
 ///
@@ -162,7 +227,10 @@ where
         State::Failing => return Err(SpawnError::Failing),
         State::Finished => return Err(SpawnError::Finished),
     }
-    let task = crate::spawn(future);
+    let task = crate::spawn(Child {
+        future,
+        group: Rc::downgrade(inner),
+    });
     let id = task.id();
     g.children.push(Some(task));
     g.results.push(None);
