@@ -4,7 +4,7 @@
 # callgrind, wrk drives it for a few seconds, and the server's total instruction count
 # (user space: runtime + handler + libc syscall wrappers) is divided by the requests.
 #
-#   bash benches/http_callgrind.sh [kind...]     # default: mio runtime tokio smol
+#   bash benches/http_callgrind.sh [kind...]     # default: mio runtime runtime-streams tokio smol
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null && command -v wrk >/dev/null || {

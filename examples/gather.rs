@@ -1,7 +1,7 @@
 //! asyncio's `gather`, on the seed's concurrent image downloads: three requests go out at
 //! once ("send" x3), the downloads finish in whatever order the network allows
 //! ("download" x3), and the results come back in input order. The network is simulated
-//! with sleeps; the real HTTP client arrives with the networking work.
+//! with sleeps (the `download` example fetches over real HTTP).
 //!
 //! ```text
 //! cargo run --example gather

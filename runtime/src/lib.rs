@@ -44,6 +44,8 @@ pub use combine::{
 pub use event_loop::{
     run, AlreadyRunning, Builder, Handle, LoopClosed, RemoteTask, Runtime, UnhandledPanic,
 };
+/// tokio's name for [`run_in_executor`] (the same function).
+pub use pool::run_in_executor as spawn_blocking;
 pub use pool::{run_in_executor, run_in_executor_on, run_in_executor_with_token};
 pub use task::{spawn, yield_now, Task, TaskError, TaskId};
 pub use time::{sleep, timeout, Elapsed};

@@ -346,7 +346,9 @@ impl Signal {
     ///
     /// `InvalidInput` for a signal that cannot be caught (`SIGKILL`, `SIGSTOP`) or is
     /// out of range, or for the fault signals (`SIGSEGV`, `SIGBUS`, `SIGILL`, `SIGFPE`)
-    /// that must not be deferred to a loop; the OS error otherwise.
+    /// that must not be deferred to a loop; `Other` when 64 loops already listen for
+    /// signals in this process (the handler's fixed table of self-pipes, rule SG2); the
+    /// OS error if a pipe or the handler cannot be set up.
     ///
     /// # Panics
     ///

@@ -126,6 +126,14 @@ impl Builder {
     /// Starts the loop's clock paused (virtual time): when every task is blocked the
     /// clock jumps to the next timer's deadline instead of waiting for it, so tests of
     /// timing run in microseconds and never flake. See [`time::advance`](crate::time::advance).
+    ///
+    /// "Blocked" means nothing is ready after the loop polled I/O without waiting and
+    /// drained wakes from other threads. I/O that already arrived (loopback, a request in
+    /// the socket) is delivered before the clock moves; but a task waiting on real I/O
+    /// that is still on its way (a peer process, a socket to the outside) counts as
+    /// blocked, so timers fire at once while the peer is still working: use real time for
+    /// such tests, or mock the peer. What holds the clock: `run_in_executor` jobs in
+    /// flight (their results arrive from another thread, so the clock waits for them).
     pub fn start_paused(mut self, paused: bool) -> Builder {
         self.start_paused = paused;
         self
@@ -178,6 +186,60 @@ impl Builder {
             core: Box::new(core),
             blocking_shutdown_timeout: self.blocking_shutdown_timeout,
         })
+    }
+
+    /// [`run`] on a loop with this builder's options (asyncio's `Runner`): the way to set
+    /// `blocking_shutdown_timeout`, `max_blocking_threads`, `start_paused` or the panic
+    /// policy for a whole program. `#[runtime::main]` uses the defaults; write a plain
+    /// `fn main` calling this instead to change them.
+    ///
+    /// # Panics
+    ///
+    /// As [`run`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let out = runtime::Builder::new()
+    ///     .blocking_shutdown_timeout(Duration::from_millis(100)) // exit waits at most this
+    ///     .run(async { 7 });
+    /// assert_eq!(out, 7);
+    /// ```
+    pub fn run<F: Future>(&self, future: F) -> F::Output {
+        if context::with_core(|c| c.is_some()) {
+            panic!("runtime::run: {}", AlreadyRunning(()));
+        }
+        let rt = self
+            .build()
+            .unwrap_or_else(|e| panic!("runtime::run: cannot create the event loop: {e}"));
+        let out = rt.block_on(async move {
+            // asyncio 3.11: the first Ctrl-C cancels the main task (here: drops the main
+            // future, running its destructors); the loop then tears down as usual.
+            match crate::signal::interrupt_listener() {
+                Some(mut ctrl_c) => {
+                    let interrupted = std::future::poll_fn(|cx| {
+                        crate::signal::poll_unhandled_interrupt(&mut ctrl_c, cx)
+                    });
+                    match crate::combine::select(
+                        std::pin::pin!(future),
+                        std::pin::pin!(interrupted),
+                    )
+                    .await
+                    {
+                        crate::combine::Either::Left(v) => Some(v),
+                        crate::combine::Either::Right(_) => None,
+                    }
+                }
+                None => Some(future.await),
+            }
+        });
+        drop(rt);
+        match out {
+            Some(v) => v,
+            None => crate::signal::die_of_interrupt(),
+        }
     }
 }
 
@@ -364,6 +426,11 @@ impl fmt::Debug for Runtime {
 /// future returns, every task still alive is cancelled and dropped, then the loop is
 /// closed. This is what `#[runtime::main]` calls.
 ///
+/// Exit waits for `run_in_executor` jobs still running on the blocking pool, at most
+/// `blocking_shutdown_timeout` (10 s by default; then they are left to finish on their
+/// own threads, rule P3). To change that or any other option, use
+/// [`Builder::run`].
+///
 /// Ctrl-C: while `run` runs, and unless the program already handles `SIGINT` itself,
 /// the first Ctrl-C cancels the main future (dropping it runs its destructors and
 /// cancels the loop's other tasks, as asyncio 3.11 does), prints `KeyboardInterrupt`,
@@ -391,32 +458,5 @@ impl fmt::Debug for Runtime {
 /// assert_eq!(out, "done");
 /// ```
 pub fn run<F: Future>(future: F) -> F::Output {
-    if context::with_core(|c| c.is_some()) {
-        panic!("runtime::run: {}", AlreadyRunning(()));
-    }
-    let rt = Runtime::new()
-        .unwrap_or_else(|e| panic!("runtime::run: cannot create the event loop: {e}"));
-    let out = rt.block_on(async move {
-        // asyncio 3.11: the first Ctrl-C cancels the main task (here: drops the main
-        // future, running its destructors); the loop then tears down as usual.
-        match crate::signal::interrupt_listener() {
-            Some(mut ctrl_c) => {
-                let interrupted = std::future::poll_fn(|cx| {
-                    crate::signal::poll_unhandled_interrupt(&mut ctrl_c, cx)
-                });
-                match crate::combine::select(std::pin::pin!(future), std::pin::pin!(interrupted))
-                    .await
-                {
-                    crate::combine::Either::Left(v) => Some(v),
-                    crate::combine::Either::Right(_) => None,
-                }
-            }
-            None => Some(future.await),
-        }
-    });
-    drop(rt);
-    match out {
-        Some(v) => v,
-        None => crate::signal::die_of_interrupt(),
-    }
+    Builder::new().run(future)
 }

@@ -1,6 +1,34 @@
 //! Loop-local synchronization: Stackless [`Channel`]s, mpsc channels, queues, locks,
-//! events. Everything here lives on the loop's thread (`!Send`), so no atomics or mutexes
-//! sit on these paths; [`cross_thread`] is the one door for plain threads.
+//! events. No atomics or mutexes sit on these paths (`Cell`/`RefCell` state); [`cross_thread`]
+//! is the one door for plain threads.
+//!
+//! What may cross threads: [`Lock`], the queues, [`Semaphore`], [`BoundedSemaphore`],
+//! [`Event`], [`Notify`], [`Barrier`] and [`Condition`] are `Send` but not `Sync`: each owns
+//! all of its state (no shared handle), so moving one to another thread (before it is
+//! shared with `Rc` there) moves all of it, and it is only ever used from one thread at a
+//! time; its waiters' wakers are `Send + Sync`. [`Channel`], [`mpsc`], [`oneshot`] and
+//! [`Promise`](crate::Promise) share their state through an `Rc` between handles, so they
+//! are `!Send`:
+//!
+//! ```compile_fail
+//! fn send<T: Send>(_: T) {}
+//! send(runtime::sync::Channel::<u32>::new());
+//! ```
+//!
+//! ```compile_fail
+//! fn send<T: Send>(_: T) {}
+//! send(runtime::sync::mpsc::unbounded::<u32>().0);
+//! ```
+//!
+//! ```compile_fail
+//! fn send<T: Send>(_: T) {}
+//! send(runtime::sync::oneshot::channel::<u32>().1);
+//! ```
+//!
+//! ```compile_fail
+//! fn send<T: Send>(_: T) {}
+//! send(runtime::Promise::<u32>::new());
+//! ```
 //!
 //! # Rules
 //! - **S1 FIFO.** Waiters are served in the order they started waiting.
