@@ -42,6 +42,11 @@ pub trait AsyncReadExt: AsyncRead {
     }
 
     /// Fills `buf` exactly; `UnexpectedEof` if the stream ends first.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: bytes read before a cancellation are in `buf` but their count is
+    /// lost with the future.
     fn read_exact<'a>(&'a mut self, buf: &'a mut [u8]) -> impl Future<Output = io::Result<()>> + 'a
     where
         Self: Unpin,
@@ -63,6 +68,10 @@ pub trait AsyncReadExt: AsyncRead {
     }
 
     /// Reads to end of stream, appending to `out`; returns the number of bytes read.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: what a cancelled call read is in `out`, but its length is lost.
     fn read_to_end<'a>(
         &'a mut self,
         out: &'a mut Vec<u8>,
@@ -213,6 +222,12 @@ pub trait AsyncWriteExt: AsyncWrite {
     }
 
     /// Writes all of `buf`; `WriteZero` if the writer stops taking bytes.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: a cancelled `write_all` may have written part of `buf`, and how
+    /// much is lost with the future (as tokio's). Use `StreamWriter::drain` or a
+    /// `BufWriter` (which keep the count) when a write may be cancelled.
     fn write_all<'a>(&'a mut self, buf: &'a [u8]) -> impl Future<Output = io::Result<()>> + 'a
     where
         Self: Unpin,
@@ -407,6 +422,11 @@ impl<R: AsyncBufRead + Unpin> Stream for Lines<R> {
 ///     assert_eq!((n, &out[..]), (3, &b"abc"[..]));
 /// });
 /// ```
+///
+/// # Cancel safety
+///
+/// Not cancel safe: a cancelled `copy` may have read bytes it had not yet written; they
+/// are lost with its buffer.
 pub async fn copy<R, W>(reader: &mut R, writer: &mut W) -> io::Result<u64>
 where
     R: AsyncRead + Unpin + ?Sized,

@@ -317,6 +317,12 @@ where
     /// # Errors
     ///
     /// The OS error.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: a cancelled `write_all` may have written part of `buf`, and how
+    /// much is lost with the future (as tokio's). Use `StreamWriter::drain` or a
+    /// `BufWriter` (which keep the count) when a write may be cancelled.
     pub fn write_all<'a>(&'a self, buf: &'a [u8]) -> impl Future<Output = io::Result<()>> + 'a {
         let mut rest = buf;
         poll_fn(move |cx| {

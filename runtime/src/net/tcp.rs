@@ -311,6 +311,11 @@ impl TcpStream {
     /// # Errors
     ///
     /// `UnexpectedEof` if the stream ends first, or the OS error.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: bytes read before a cancellation are in `buf` but their count is
+    /// lost with the future.
     pub fn read_exact<'a>(
         &'a mut self,
         buf: &'a mut [u8],
@@ -342,6 +347,12 @@ impl TcpStream {
     /// # Errors
     ///
     /// The OS error.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: a cancelled `write_all` may have written part of `buf`, and how
+    /// much is lost with the future (as tokio's). Use `StreamWriter::drain` or a
+    /// `BufWriter` (which keep the count) when a write may be cancelled.
     pub fn write_all<'a>(&'a mut self, buf: &'a [u8]) -> impl Future<Output = io::Result<()>> + 'a {
         self.source.write_all(buf)
     }
