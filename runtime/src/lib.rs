@@ -33,6 +33,7 @@ mod reactor;
 pub mod signal;
 pub mod stream;
 pub mod sync;
+mod sys;
 pub mod task;
 pub mod time;
 

@@ -13,7 +13,7 @@
 use std::ffi::OsStr;
 use std::fmt;
 use std::io;
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::path::Path;
 use std::pin::Pin;
 use std::process::{ExitStatus, Output, Stdio};
@@ -205,11 +205,7 @@ enum ExitWatch {
 
 impl ExitWatch {
     fn new(pid: u32) -> io::Result<ExitWatch> {
-        // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
-        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
-        if fd >= 0 {
-            // SAFETY: the syscall returned a fresh descriptor that nothing else owns.
-            let fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+        if let Some(fd) = crate::sys::child_exit_fd(pid) {
             return Ok(ExitWatch::Pidfd(Source::new(
                 Fd::new(fd)?,
                 Interest::READABLE,

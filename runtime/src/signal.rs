@@ -16,7 +16,7 @@
 use std::cell::RefCell;
 use std::fmt;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
@@ -77,8 +77,9 @@ fn global() -> std::sync::MutexGuard<'static, Global> {
 extern "C" fn on_signal(sig: libc::c_int) {
     // Only async-signal-safe work: atomics and write(2). errno is saved and restored so
     // the interrupted code does not see ours.
-    // SAFETY: __errno_location returns this thread's errno slot, valid for the thread.
-    let errno = unsafe { *libc::__errno_location() };
+    let errno_slot = crate::sys::errno_location();
+    // SAFETY: the calling thread's errno slot, valid for as long as the thread.
+    let errno = unsafe { *errno_slot };
     if let Some(count) = usize::try_from(sig).ok().and_then(|s| COUNTS.get(s)) {
         count.fetch_add(1, Ordering::SeqCst);
     }
@@ -94,7 +95,7 @@ extern "C" fn on_signal(sig: libc::c_int) {
         }
     }
     // SAFETY: as above.
-    unsafe { *libc::__errno_location() = errno };
+    unsafe { *errno_slot = errno };
 }
 
 /// Whether a signal arrived since this loop last looked (`seen` is the loop's copy): a
@@ -165,13 +166,7 @@ fn take_pipe() -> io::Result<Pipe> {
             "runtime::signal: at most {MAX_LOOPS} loops may listen for signals at once"
         )));
     }
-    let mut fds = [0; 2];
-    // SAFETY: `fds` has room for the two descriptors pipe2 writes.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: pipe2 succeeded, so both descriptors are open and owned by nobody else.
-    let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    let (read, write) = crate::sys::pipe()?;
     WRITE_FDS[g.slots_used].store(write.as_raw_fd(), Ordering::SeqCst);
     g.slots_used += 1;
     Ok(Pipe {

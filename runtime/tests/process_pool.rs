@@ -35,8 +35,11 @@ runtime::process_functions! {
 }
 
 fn reaped(pid: u32) -> bool {
-    // A zombie keeps its /proc entry (state Z) until its parent waits for it.
-    !std::path::Path::new(&format!("/proc/{pid}")).exists()
+    // A zombie still answers kill(pid, 0) until its parent waits for it; a reaped pid
+    // gives ESRCH (portable, unlike /proc).
+    // SAFETY: signal 0 only checks that the pid exists; nothing is delivered.
+    let r = unsafe { libc::kill(pid as libc::pid_t, 0) };
+    r == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
 }
 
 fn submits_and_maps_in_order() {
@@ -219,11 +222,13 @@ fn workers_exit_when_the_parent_dies() {
     // Orphaned workers read end-of-file on their socket and exit. (Reaping them is then
     // the job of whatever adopted them, so a zombie counts as exited here.)
     let exited = |pid: u32| {
-        std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |st| {
-            st.rsplit(')')
-                .next()
-                .is_some_and(|rest| rest.trim_start().starts_with('Z'))
-        })
+        // Gone, or (where /proc tells) a zombie waiting for its adopter.
+        reaped(pid)
+            || std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|st| {
+                st.rsplit(')')
+                    .next()
+                    .is_some_and(|rest| rest.trim_start().starts_with('Z'))
+            })
     };
     for _ in 0..500 {
         if pids.iter().all(|p| exited(*p)) {

@@ -11,7 +11,7 @@
 
 mod buf;
 mod ext;
-mod fd;
+pub(crate) mod fd;
 mod source;
 mod split;
 

@@ -5,7 +5,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use socket2::{Domain, Protocol, SockAddr, Socket, TcpKeepalive, Type};
+use socket2::{Domain, SockAddr, Socket, TcpKeepalive};
 
 use super::{TcpListener, TcpStream};
 
@@ -68,8 +68,7 @@ impl TcpSocket {
     }
 
     fn new(domain: Domain) -> io::Result<TcpSocket> {
-        // socket2 sets SOCK_CLOEXEC on Linux.
-        let inner = Socket::new(domain, Type::STREAM.nonblocking(), Some(Protocol::TCP))?;
+        let inner = crate::sys::stream_socket(domain)?;
         Ok(TcpSocket { inner })
     }
 

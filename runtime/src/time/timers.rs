@@ -257,7 +257,7 @@ impl Timers {
         self.shrink_below = if self.slots.len() < SHRINK_MIN_SLOTS {
             0
         } else {
-            (self.live / 2).max(1)
+            self.live / 2 + 1
         };
     }
 
