@@ -17,6 +17,8 @@ static SERIAL: Mutex<()> = Mutex::new(());
 
 /// How many descriptors are open: `fcntl(F_GETFD)` over the range the limit allows
 /// (portable, unlike `/proc/self/fd`).
+// `rlim_t` is u64 on Linux and i64 on the BSDs: the casts are needed on some platforms.
+#[allow(clippy::unnecessary_cast)]
 fn open_fds() -> usize {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
@@ -31,6 +33,8 @@ fn open_fds() -> usize {
         .count()
 }
 
+// `rlim_t` is u64 on Linux and i64 on the BSDs: the casts are needed on some platforms.
+#[allow(clippy::unnecessary_cast)]
 fn set_soft_limit(n: u64) -> u64 {
     // SAFETY: getrlimit/setrlimit read and write a plain struct we own.
     unsafe {
