@@ -243,6 +243,10 @@ fn http_server_answers_curl_with_keep_alive() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "SO_REUSEPORT balances connections over listeners only on Linux"
+)]
 fn per_core_spreads_connections_over_loops() {
     let (mut server, mut out, addr) =
         start_server_example("per_core", &["127.0.0.1:0", "--loops", "2"]);
