@@ -86,18 +86,20 @@ impl<F: Future> Set<F> {
     }
 
     fn take_all(&mut self) -> Vec<F::Output> {
-        // SAFETY: a slot is moved out only after checking that it is `Done`, which holds
-        // no future; a running future is never moved.
+        // SAFETY: each slot is moved out only after checking that it is `Done`, which
+        // holds no future; a running future is never moved (the check panics first).
         let slots = unsafe { self.slots.as_mut().get_unchecked_mut() };
-        assert!(
-            slots.iter().all(|s| matches!(s, Slot::Done(_))),
-            "gather finished with a slot not done"
-        );
         slots
             .iter_mut()
-            .map(|s| match std::mem::replace(s, Slot::Taken) {
-                Slot::Done(v) => v,
-                _ => unreachable!("checked above"),
+            .map(|s| {
+                assert!(
+                    matches!(s, Slot::Done(_)),
+                    "gather finished with a slot not done"
+                );
+                match std::mem::replace(s, Slot::Taken) {
+                    Slot::Done(v) => v,
+                    _ => unreachable!("checked above"),
+                }
             })
             .collect()
     }

@@ -342,7 +342,7 @@ impl<T> Future for SendFuture<'_, T> {
             c.wake_rx();
             // Room may remain for the next waiting sender, beyond what woken senders
             // will take (they are still on their way).
-            if c.room() > c.send_waiters.woken() {
+            if c.send_waiters.has_waiting() && c.room() > c.send_waiters.woken() {
                 c.send_waiters.notify_one();
             }
             return Poll::Ready(Ok(()));

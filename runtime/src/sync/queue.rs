@@ -452,7 +452,7 @@ impl<S: Store> Future for Put<'_, S> {
             return Poll::Pending;
         }
         BaseQueue::store(&mut g, item);
-        if g.room() > g.putters.woken() {
+        if g.putters.has_waiting() && g.room() > g.putters.woken() {
             g.putters.notify_one(); // room for the next putter too
         }
         Poll::Ready(Ok(()))
@@ -499,7 +499,10 @@ impl<S: Store> Future for Get<'_, S> {
             if let Some(v) = g.items.pop() {
                 g.putters.notify_one();
                 // More for the next getter, beyond what woken getters will take.
-                if g.items.len() > g.getters.woken() {
+                if !g.items.is_empty()
+                    && g.getters.has_waiting()
+                    && g.items.len() > g.getters.woken()
+                {
                     g.getters.notify_one();
                 }
                 return Poll::Ready(Ok(v));

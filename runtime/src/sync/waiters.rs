@@ -87,6 +87,7 @@ impl Waiters {
         self.list.as_mut().and_then(|l| l.remove(key))
     }
 
+    #[inline]
     pub(crate) fn notify_one(&mut self) -> bool {
         self.list.as_mut().is_some_and(|l| l.notify_one())
     }
@@ -119,22 +120,26 @@ impl Waiters {
     }
 
     /// Waiters still waiting (not yet notified).
+    #[inline]
     pub(crate) fn len(&self) -> usize {
         self.list.as_ref().map_or(0, |l| l.waiting)
     }
 
     /// True if some waiter is still waiting (not yet notified).
+    #[inline]
     pub(crate) fn has_waiting(&self) -> bool {
         self.list.as_ref().is_some_and(|l| l.waiting > 0)
     }
 
     /// Waiters notified that have not run yet (they still hold their notification).
+    #[inline]
     pub(crate) fn woken(&self) -> usize {
         self.list.as_ref().map_or(0, |l| l.woken)
     }
 
     /// True when nobody is ahead of a newcomer: no waiter is waiting, and no notified
     /// waiter is still on its way to take what it was woken for.
+    #[inline]
     pub(crate) fn is_empty(&self) -> bool {
         self.list
             .as_ref()
