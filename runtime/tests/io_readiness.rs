@@ -134,3 +134,57 @@ fn into_inner_off_the_loop_deregisters_the_descriptor() {
     let again = rt.block_on(async { Source::new(a, Interest::READABLE).map(|_| ()) });
     assert!(again.is_ok(), "{again:?}");
 }
+
+#[test]
+fn many_tasks_sharing_a_socket_receive_every_datagram() {
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    within_20s("stress", || {
+        runtime::run(async {
+            const TASKS: usize = 8;
+            const DATAGRAMS: usize = 2000;
+            let s = Rc::new(UdpSocket::bind("127.0.0.1:0").unwrap());
+            let addr = s.local_addr().unwrap();
+            let got = std::sync::Arc::new(AtomicUsize::new(0));
+            let receivers: Vec<_> = (0..TASKS)
+                .map(|_| {
+                    let (s, got) = (s.clone(), got.clone());
+                    runtime::spawn(async move {
+                        let mut buf = [0u8; 16];
+                        loop {
+                            s.recv_from(&mut buf).await.unwrap();
+                            got.fetch_add(1, SeqCst);
+                        }
+                    })
+                })
+                .collect();
+            runtime::yield_now().await;
+            let sent = got.clone();
+            let sender = std::thread::spawn(move || {
+                let out = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+                for i in 0..DATAGRAMS {
+                    // At most 32 in flight: the socket buffer never overflows (UDP drops).
+                    while i >= sent.load(SeqCst) + 32 {
+                        std::thread::yield_now();
+                    }
+                    out.send_to(&(i as u32).to_le_bytes(), addr).unwrap();
+                }
+            });
+            // Every datagram reaches some waiting task.
+            let all = runtime::timeout(Duration::from_secs(15), async {
+                while got.load(SeqCst) < DATAGRAMS {
+                    runtime::sleep(Duration::from_millis(2)).await;
+                }
+            })
+            .await;
+            assert!(
+                all.is_ok(),
+                "{} of {DATAGRAMS} datagrams received",
+                got.load(SeqCst)
+            );
+            sender.join().unwrap();
+            for r in receivers {
+                r.cancel();
+            }
+        });
+    });
+}
