@@ -274,12 +274,16 @@ fn condition_reacquires_the_lock_and_notifies_fifo() {
             })
             .collect();
         runtime::yield_now().await;
-        cond.lock().await.push(1);
-        cond.notify(1);
+        let mut g = cond.lock().await;
+        g.push(1);
+        cond.notify(&g, 1);
+        drop(g);
         runtime::yield_now().await;
         runtime::yield_now().await;
-        cond.lock().await.push(2);
-        cond.notify_all();
+        let mut g = cond.lock().await;
+        g.push(2);
+        cond.notify_all(&g);
+        drop(g);
         for w in waiters {
             w.await.unwrap();
         }
@@ -394,4 +398,20 @@ fn waiters_released_by_reset_or_abort_get_broken_barrier() {
             }
         });
     }
+}
+
+#[test]
+fn condition_notify_requires_its_own_lock_held() {
+    paused().block_on(async {
+        let cond = Condition::new(0);
+        let other = Condition::new(0);
+        let g = other.lock().await;
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cond.notify(&g, 1)));
+        let msg = r.unwrap_err();
+        let msg = msg.downcast_ref::<String>().unwrap();
+        assert!(msg.contains("different lock"), "{msg}");
+        drop(g);
+        let g = cond.lock().await;
+        cond.notify_all(&g); // its own guard: fine
+    });
 }

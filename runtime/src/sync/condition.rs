@@ -30,8 +30,10 @@ use super::waiters::{WaitKey, Waiters};
 ///         guard.pop().unwrap()
 ///     });
 ///     runtime::yield_now().await;
-///     cond.lock().await.push(7);
-///     cond.notify(1);
+///     let mut guard = cond.lock().await;
+///     guard.push(7);
+///     cond.notify(&guard, 1); // with the lock held, as asyncio requires
+///     drop(guard);
 ///     assert_eq!(consumer.await.unwrap(), 7);
 /// });
 /// ```
@@ -97,8 +99,15 @@ impl<T> Condition<T> {
         guard
     }
 
-    /// Wakes up to `n` waiters.
-    pub fn notify(&self, n: usize) {
+    /// Wakes up to `n` waiters. As in asyncio, only with the lock held: `guard` proves it
+    /// (asyncio raises `RuntimeError` otherwise); the woken waiters re-acquire the lock
+    /// after it is released.
+    ///
+    /// # Panics
+    ///
+    /// If `guard` belongs to another lock.
+    pub fn notify(&self, guard: &LockGuard<'_, T>, n: usize) {
+        self.check_guard(guard, "notify");
         let mut w = self.waiters.borrow_mut();
         for _ in 0..n {
             if !w.notify_one() {
@@ -107,9 +116,22 @@ impl<T> Condition<T> {
         }
     }
 
-    /// Wakes every waiter.
-    pub fn notify_all(&self) {
+    /// Wakes every waiter, with the lock held (see [`notify`](Condition::notify)).
+    ///
+    /// # Panics
+    ///
+    /// If `guard` belongs to another lock.
+    pub fn notify_all(&self, guard: &LockGuard<'_, T>) {
+        self.check_guard(guard, "notify_all");
         self.waiters.borrow_mut().notify_all();
+    }
+
+    fn check_guard(&self, guard: &LockGuard<'_, T>, what: &str) {
+        assert!(
+            std::ptr::eq(guard.lock_ref(), &self.lock),
+            "Condition::{what}: the guard belongs to a different lock; notify with this \
+             condition's own lock held (`let g = cond.lock().await; cond.{what}(&g, ..)`)"
+        );
     }
 }
 
