@@ -109,6 +109,12 @@ pub(crate) fn epoch_changed(seen: &std::cell::Cell<u64>) -> bool {
     true
 }
 
+/// Like [`epoch_changed`] without recording the look.
+#[inline]
+pub(crate) fn epoch_differs(seen: &std::cell::Cell<u64>) -> bool {
+    EPOCH.load(Ordering::Relaxed) != seen.get()
+}
+
 /// Counts a listener of `sig`; installs the handler for the first one.
 fn add_listener(sig: usize) -> io::Result<()> {
     let mut g = global();

@@ -135,11 +135,15 @@ fn cancelled_receiver_hands_its_value_to_the_next() {
         let first = runtime::spawn(async move { c1.receive().await });
         let second = runtime::spawn(async move { c2.receive().await });
         runtime::yield_now().await; // both wait
-        let c = ch.clone();
-        let sender = runtime::spawn(async move { c.send(7).await });
-        runtime::yield_now().await; // the sender hands 7 to `first`...
-        first.cancel(); // ...which is cancelled before it runs
-        sender.await.unwrap().unwrap();
+                                    // In one poll of main: hand 7 to `first` (which is queued to run next)...
+        let mut send = std::pin::pin!(ch.send(7));
+        let first_poll = std::future::poll_fn(|cx| {
+            std::task::Poll::Ready(std::future::Future::poll(send.as_mut(), cx))
+        })
+        .await;
+        assert!(first_poll.is_pending());
+        first.cancel(); // ...and cancel it before it runs
+        send.await.unwrap();
         assert!(first.await.unwrap_err().is_cancelled());
         assert_eq!(
             second.await.unwrap(),

@@ -148,3 +148,93 @@ fn task_ids_are_unique_and_names_are_kept() {
         b.await.unwrap();
     });
 }
+
+/// L1: the main future is a task in the ready order, as `asyncio.run(main())` wraps main
+/// in a Task: woken after W, it resumes after W.
+#[test]
+fn main_resumes_after_the_tasks_woken_before_it() {
+    let log = Log::default();
+    runtime::Builder::new()
+        .start_paused(true)
+        .build()
+        .unwrap()
+        .block_on(async {
+            let p = runtime::Promise::<u32>::new();
+            let (l, pw) = (log.clone(), p.clone());
+            let w = runtime::spawn(async move {
+                pw.clone().await.unwrap();
+                l.push("W resumed");
+            });
+            runtime::yield_now().await; // W awaits the promise first
+            let (l, ps) = (log.clone(), p.clone());
+            let setter = runtime::spawn(async move {
+                l.push("setter sets");
+                ps.set_result(1).unwrap();
+            });
+            p.clone().await.unwrap(); // then main awaits it; the setter wakes both
+            log.push("main resumed");
+            w.await.unwrap();
+            setter.await.unwrap();
+        });
+    assert_eq!(log.take(), ["setter sets", "W resumed", "main resumed"]);
+}
+
+/// L1: main woken by a task runs after the other tasks that were ready before that wake,
+/// within the same batch, in FIFO order.
+#[test]
+fn main_takes_its_place_in_the_batch() {
+    let log = Log::default();
+    runtime::run(async {
+        let n = std::rc::Rc::new(runtime::sync::Notify::new());
+        let (l, nn) = (log.clone(), n.clone());
+        let a = runtime::spawn(async move {
+            l.push("a wakes main");
+            nn.notify_one();
+        });
+        let l = log.clone();
+        let b = runtime::spawn(async move { l.push("b") });
+        n.notified().await;
+        log.push("main");
+        a.await.unwrap();
+        b.await.unwrap();
+    });
+    assert_eq!(log.take(), ["a wakes main", "b", "main"]);
+}
+
+/// L1/L3 with a TaskGroup: cancelling a task that owns a group and then awaiting it
+/// returns only after the group's children were dropped.
+#[test]
+fn awaiting_a_cancelled_group_owner_returns_after_its_children_dropped() {
+    let log = Log::default();
+    runtime::run(async {
+        struct Guard(Log, &'static str);
+        impl Drop for Guard {
+            fn drop(&mut self) {
+                self.0.push(format!("{} dropped", self.1));
+            }
+        }
+        let l = log.clone();
+        let owner = runtime::spawn(async move {
+            let group = runtime::TaskGroup::<(), String>::new();
+            for name in ["child 1", "child 2"] {
+                let g = Guard(l.clone(), name);
+                group
+                    .spawn(async move {
+                        let _g = g;
+                        std::future::pending::<Result<(), String>>().await
+                    })
+                    .unwrap();
+            }
+            group.join().await.unwrap();
+        });
+        runtime::yield_now().await; // the owner and its children wait
+        runtime::yield_now().await;
+        owner.cancel();
+        let _ = owner.await;
+        log.push("owner awaited");
+    });
+    assert_eq!(
+        log.take(),
+        ["child 1 dropped", "child 2 dropped", "owner awaited"]
+    );
+}

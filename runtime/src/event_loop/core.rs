@@ -45,6 +45,11 @@ pub(crate) struct Core {
     current: Cell<Option<TaskRef>>,
     /// True while `block_on` drives the loop: only then does a woken main future count as work.
     pub(crate) in_block_on: Cell<bool>,
+    /// The main future's marker is in the ready queue (at most once, like `SCHEDULED`).
+    main_queued: Cell<bool>,
+    /// Tasks left in the batch `turn_main` is running (L3: a batch is what was ready when
+    /// it started).
+    batch_left: Cell<usize>,
     /// The default pool of `run_in_executor`, started on first use.
     blocking: RefCell<Option<crate::pool::ThreadPoolExecutor>>,
     pub(crate) max_blocking_threads: Cell<usize>,
@@ -63,9 +68,6 @@ impl MainWake {
     pub(crate) fn take_woken(&self) -> bool {
         self.woken.swap(false, Ordering::AcqRel)
     }
-    pub(crate) fn set_woken(&self) {
-        self.woken.store(true, Ordering::Release)
-    }
     fn is_woken(&self) -> bool {
         self.woken.load(Ordering::Acquire)
     }
@@ -76,11 +78,18 @@ impl Wake for MainWake {
         self.wake_by_ref()
     }
     fn wake_by_ref(self: &Arc<Self>) {
-        self.woken.store(true, Ordering::Release);
-        let on_loop = context::with_core(|c| {
-            c.is_some_and(|c| std::ptr::eq(Arc::as_ptr(&c.shared), Arc::as_ptr(&self.shared)))
+        // On the loop: main takes its place at the back of the ready queue now, after the
+        // tasks woken before it (L1, asyncio's main task). Elsewhere: flag it and wake the
+        // loop, which queues main when it collects remote work.
+        let on_loop = context::with_core(|c| match c {
+            Some(c) if std::ptr::eq(Arc::as_ptr(&c.shared), Arc::as_ptr(&self.shared)) => {
+                c.schedule_main();
+                true
+            }
+            _ => false,
         });
         if !on_loop {
+            self.woken.store(true, Ordering::Release);
             self.shared.notify();
         }
     }
@@ -106,6 +115,8 @@ impl Core {
             signal_epoch: Cell::new(0),
             current: Cell::new(None),
             in_block_on: Cell::new(false),
+            main_queued: Cell::new(false),
+            batch_left: Cell::new(0),
             blocking: RefCell::new(None),
             max_blocking_threads: Cell::new(512),
             blocking_in_flight: Cell::new(0),
@@ -202,6 +213,71 @@ impl Core {
         self.ready.borrow_mut().push_front(task);
     }
 
+    /// Queues the main future of `block_on` at the back of the ready queue (L1), unless
+    /// it is queued already or no `block_on` runs.
+    pub(crate) fn schedule_main(&self) {
+        if self.in_block_on.get() && !self.main_queued.get() {
+            self.main_queued.set(true);
+            self.ready.borrow_mut().push_back(TaskRef::main_slot());
+        }
+    }
+
+    /// For `block_on`: forgets any batch in progress and queues main for its first poll.
+    pub(crate) fn start_main(&self) {
+        self.batch_left.set(0);
+        self.main_queued.set(false);
+        self.main.take_woken();
+        self.schedule_main();
+    }
+
+    /// For `block_on`: runs ready tasks in FIFO order until the main future's turn comes
+    /// (true: poll it now) or the batch ends (false). Starts a new turn (waiting for I/O,
+    /// timers, remote work) when the previous batch is over.
+    #[inline]
+    pub(crate) fn turn_main(&self) -> bool {
+        if self.batch_left.get() == 0 {
+            // A new batch. With tasks ready, nothing from other threads and the I/O check
+            // not due, the turn would not poll I/O: only due timers are collected (L3
+            // still holds: I/O is polled at least every `IO_CHECK_INTERVAL` polls, remote
+            // work is seen at the next batch, timers fire on every batch).
+            let io_due = self.polls_since_io.get() >= IO_CHECK_INTERVAL
+                && (self.reactor.has_sources() || crate::signal::epoch_differs(&self.signal_epoch));
+            let io_and_remote_idle = self.has_ready()
+                && !io_due
+                && !self.shared.remote.has_pending()
+                && !self.main.is_woken();
+            if io_and_remote_idle {
+                self.fire_timers(); // timers are never skipped
+            } else {
+                self.wait_and_collect(None);
+            }
+            self.batch_left.set(self.ready.borrow().len());
+        }
+        // The batch's bookkeeping lives in locals while tasks run (nothing a task does
+        // touches it: `block_on` cannot nest) and goes back to the cells on exit.
+        let mut left = self.batch_left.get();
+        let mut polled = 0u32;
+        let mut main_due = false;
+        while left > 0 {
+            left -= 1;
+            let Some(task) = self.ready.borrow_mut().pop_front() else {
+                left = 0;
+                break;
+            };
+            polled += 1;
+            if task.is_main_slot() {
+                self.main_queued.set(false);
+                main_due = true;
+                break;
+            }
+            self.run_task(task);
+        }
+        self.batch_left.set(left);
+        self.polls_since_io
+            .set(self.polls_since_io.get().saturating_add(polled));
+        main_due
+    }
+
     pub(crate) fn has_ready(&self) -> bool {
         !self.ready.borrow().is_empty()
     }
@@ -286,10 +362,11 @@ impl Core {
             self.wake_collected();
         }
         self.drain_remote();
+        if self.main.is_woken() && self.main.take_woken() {
+            self.schedule_main(); // woken from another thread
+        }
         if let Some(deadline) = advance_to {
-            let woke = self.has_ready()
-                || (self.in_block_on.get() && self.main.is_woken())
-                || self.shared.remote.has_pending();
+            let woke = self.has_ready() || self.shared.remote.has_pending();
             if !woke {
                 self.clock.set_virtual(deadline);
             }
@@ -331,10 +408,16 @@ impl Core {
 
     /// Wakes every timer whose deadline has passed (never early: deadlines are compared
     /// with the clock read now).
+    #[inline(always)]
     pub(crate) fn fire_timers(&self) {
         if self.timers.borrow().is_empty() {
             return;
         }
+        self.fire_due_timers();
+    }
+
+    #[inline(never)]
+    fn fire_due_timers(&self) {
         let now = self.clock.now_ns();
         {
             let mut wakers = self.wakers.borrow_mut();
@@ -349,6 +432,11 @@ impl Core {
             let Some(task) = self.ready.borrow_mut().pop_front() else {
                 break;
             };
+            if task.is_main_slot() {
+                // Left by a `block_on` that returned: main is gone.
+                self.main_queued.set(false);
+                continue;
+            }
             self.run_task(task);
         }
         self.polls_since_io
@@ -357,6 +445,7 @@ impl Core {
     }
 
     /// Runs one task popped from the ready queue: poll it, or finish its cancellation.
+    #[inline(always)]
     fn run_task(&self, task: TaskRef) {
         let s = task.state();
         if s & raw::COMPLETE != 0 {
@@ -468,7 +557,9 @@ impl Core {
                 let Some(task) = self.ready.borrow_mut().pop_front() else {
                     break;
                 };
-                task.release_local(raw::SCHEDULED);
+                if !task.is_main_slot() {
+                    task.release_local(raw::SCHEDULED);
+                }
             }
             if self.registry.borrow().is_empty()
                 && self.ready.borrow().is_empty()

@@ -310,17 +310,18 @@ impl Runtime {
         let mut future = pin!(future);
         let waker = Waker::from(core.main.clone());
         let mut cx = Context::from_waker(&waker);
-        core.main.set_woken();
         core.in_block_on.set(true);
         // Cleared on every exit, including a panic in the future or the policy check.
         let _in_block_on = ResetOnDrop(&core.in_block_on);
+        // The main future is a task in the ready order (L1): it is polled when its place
+        // in the ready queue comes, after the tasks woken before it.
+        core.start_main();
         loop {
-            if core.main.take_woken() {
+            if core.turn_main() {
                 if let Poll::Ready(v) = future.as_mut().poll(&mut cx) {
                     return Ok(v);
                 }
             }
-            core.turn(None);
             self.check_fatal();
         }
     }
@@ -378,9 +379,18 @@ impl Runtime {
         self.core.max_blocking_threads.get()
     }
 
+    #[inline(always)]
     fn check_fatal(&self) {
+        if self.core.shared.fatal_flag.load(Ordering::Acquire) {
+            self.fatal();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn fatal(&self) {
         let shared = &self.core.shared;
-        if shared.fatal_flag.load(Ordering::Acquire) {
+        {
             shared.fatal_flag.store(false, Ordering::Relaxed);
             let msg = shared
                 .fatal

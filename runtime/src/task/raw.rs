@@ -90,6 +90,19 @@ type Payload = Box<dyn Any + Send>;
 pub(crate) struct TaskRef(NonNull<Header>);
 
 impl TaskRef {
+    /// The main future's place in the ready queue (L1): a marker that is never a task and
+    /// is never dereferenced, only compared (a dangling, aligned pointer).
+    #[inline]
+    pub(crate) fn main_slot() -> TaskRef {
+        TaskRef(NonNull::dangling())
+    }
+
+    /// True for [`TaskRef::main_slot`].
+    #[inline]
+    pub(crate) fn is_main_slot(self) -> bool {
+        self.0 == NonNull::dangling()
+    }
+
     /// Allocates a task in state `HANDLE | REGISTERED` with one reference (the local group).
     pub(crate) fn allocate<F: Future + 'static>(
         future: F,
