@@ -104,6 +104,42 @@ impl<T> Task<T> {
         Some(unsafe { self.raw.take_output::<T>() })
     }
 
+    /// The finished task's outcome, read without taking it, as often as you like
+    /// (asyncio's `result()`, `exception()` and `cancelled()` on a done task): `None` while
+    /// it runs, and once `.await` or [`try_result`](Task::try_result) took the result.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use runtime::task::TaskOutcome;
+    ///
+    /// runtime::run(async {
+    ///     let task = runtime::spawn(async { 7 });
+    ///     runtime::yield_now().await;
+    ///     assert!(matches!(task.outcome(), Some(TaskOutcome::Returned(&7))));
+    ///     assert!(matches!(task.outcome(), Some(TaskOutcome::Returned(&7)))); // again
+    ///     assert_eq!(task.await.unwrap(), 7);
+    /// });
+    /// ```
+    pub fn outcome(&self) -> Option<TaskOutcome<'_, T>> {
+        if !self.is_done() {
+            return None;
+        }
+        // SAFETY: complete; `Task` is `!Send`, so this is the loop thread (R1).
+        match unsafe { self.raw.peek_output() } {
+            // SAFETY: the pointer names the output of type `T` (the handle's type); it
+            // stays in the stage until taken, which needs `&mut self`, so it outlives the
+            // returned borrow of `self`.
+            Peek::Finished(p) => Some(TaskOutcome::Returned(unsafe { &*(p as *const T) })),
+            Peek::Panicked(p) => Some(TaskOutcome::Panicked(
+                // SAFETY: as above, for the payload, which stays until the result is taken.
+                crate::task::error::payload_message(unsafe { &*p }),
+            )),
+            Peek::Cancelled => Some(TaskOutcome::Cancelled),
+            Peek::Taken => None,
+        }
+    }
+
     /// A cloneable handle that can cancel this task later, while someone else owns the
     /// `Task` (for instance [`wait`](crate::wait)). Like the task, it stays on the loop's
     /// thread.
@@ -127,6 +163,52 @@ impl<T> Task<T> {
 
     /// Detaches the task explicitly (the same as dropping the handle).
     pub fn detach(self) {}
+
+    /// asyncio's `wait_for(task, timeout)`: the task's result if it finishes within
+    /// `duration`; otherwise the task is cancelled, and this returns
+    /// [`Elapsed`](crate::Elapsed) only after the cancellation completed (the task's future
+    /// was dropped, its destructors ran), leaving the handle reporting
+    /// [`is_cancelled`](Task::is_cancelled). A task that finished in the same instant keeps
+    /// its result. (Plain [`timeout`](crate::timeout) around a `Task` only stops waiting:
+    /// the task keeps running, detached.)
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = runtime::Builder::new().start_paused(true).build().unwrap();
+    /// rt.block_on(async {
+    ///     let mut slow = runtime::spawn(runtime::sleep(Duration::from_secs(60)));
+    ///     assert!(slow.wait_for(Duration::from_secs(1)).await.is_err());
+    ///     assert!(slow.is_cancelled()); // already cancelled and dropped
+    /// });
+    /// ```
+    pub async fn wait_for(
+        &mut self,
+        duration: std::time::Duration,
+    ) -> Result<Result<T, TaskError>, crate::Elapsed> {
+        match crate::timeout(duration, &mut *self).await {
+            Ok(r) => Ok(r),
+            Err(elapsed) => {
+                if !self.cancel() {
+                    // It finished in the same instant: keep its result (asyncio does).
+                    if let Some(r) = self.try_result() {
+                        return Ok(r);
+                    }
+                }
+                // Wait until the loop dropped its future.
+                std::future::poll_fn(|cx| self.poll_done(cx)).await;
+                Err(elapsed)
+            }
+        }
+    }
+
+    /// An owning handle that cancels the task when dropped (tokio-util's
+    /// `AbortOnDropHandle`), for structures that must not leave work running behind them.
+    pub fn abort_on_drop(self) -> AbortOnDrop<T> {
+        AbortOnDrop { task: Some(self) }
+    }
 
     /// Polls for completion without taking the result: `Ready` once the task is done.
     /// The waker replaces any earlier one (a task has one awaiter).
@@ -155,7 +237,7 @@ impl<T> Task<T> {
             // SAFETY: the pointer names the output of type `T` (the handle's type), alive
             // until taken, and `self` is borrowed for the call.
             Peek::Finished(p) => Some(f(Ok(unsafe { &*(p as *const T) }))),
-            Peek::Panicked => Some(f(Err(Failure::Panicked))),
+            Peek::Panicked(_) => Some(f(Err(Failure::Panicked))),
             Peek::Cancelled => Some(f(Err(Failure::Cancelled))),
             Peek::Taken => None,
         }
@@ -178,6 +260,12 @@ impl CancelHandle {
     /// True once the task has finished.
     pub fn is_done(&self) -> bool {
         self.raw.state() & raw::COMPLETE != 0
+    }
+
+    /// True once the task has finished because it was cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        let s = self.raw.state();
+        s & raw::COMPLETE != 0 && s & raw::CANCELLED != 0
     }
 
     /// The task's id.
@@ -217,6 +305,60 @@ fn cancel_raw(raw: TaskRef) -> bool {
         context::schedule(raw);
     }
     true
+}
+
+/// A [`Task`] that is cancelled when this handle is dropped ([`Task::abort_on_drop`]).
+/// Await it like the task; [`detach`](AbortOnDrop::detach) gives the plain `Task` back.
+#[must_use = "dropping an `AbortOnDrop` cancels its task"]
+pub struct AbortOnDrop<T> {
+    task: Option<Task<T>>,
+}
+
+impl<T> AbortOnDrop<T> {
+    /// The task.
+    pub fn task(&self) -> &Task<T> {
+        self.task.as_ref().expect("present until drop")
+    }
+
+    /// Gives the plain `Task` back (dropping it then detaches, as usual).
+    pub fn detach(mut self) -> Task<T> {
+        self.task.take().expect("present until drop")
+    }
+}
+
+impl<T> Future for AbortOnDrop<T> {
+    type Output = Result<T, TaskError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(self.task.as_mut().expect("present until drop")).poll(cx)
+    }
+}
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        if let Some(t) = &self.task {
+            t.cancel();
+        }
+    }
+}
+
+impl<T> fmt::Debug for AbortOnDrop<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AbortOnDrop")
+            .field("id", &self.task.as_ref().map(|t| t.id()))
+            .finish()
+    }
+}
+
+/// A finished task's outcome, borrowed from its handle ([`Task::outcome`]).
+#[derive(Debug)]
+pub enum TaskOutcome<'a, T> {
+    /// It returned this value.
+    Returned(&'a T),
+    /// It panicked, with this message when the payload was a string.
+    Panicked(Option<&'a str>),
+    /// It was cancelled.
+    Cancelled,
 }
 
 /// How a finished task ended when it did not give a value.

@@ -48,7 +48,7 @@ use std::future::Future;
 
 pub use error::TaskError;
 pub(crate) use join::Failure;
-pub use join::{CancelHandle, Task};
+pub use join::{AbortOnDrop, CancelHandle, Task, TaskOutcome};
 pub use yield_now::{yield_now, YieldNow};
 
 use crate::event_loop::context;

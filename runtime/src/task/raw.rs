@@ -346,7 +346,8 @@ unsafe fn read_output<F: Future>(ptr: NonNull<Header>, dst: *mut ()) {
 pub(crate) enum Peek {
     /// The output value, at this address.
     Finished(*const ()),
-    Panicked,
+    /// The panic's payload, at this address.
+    Panicked(*const (dyn Any + Send)),
     Cancelled,
     Taken,
 }
@@ -359,7 +360,7 @@ unsafe fn peek_output<F: Future>(ptr: NonNull<Header>) -> Peek {
     let stage = unsafe { &*cell.as_ref().stage.get() };
     match stage {
         Stage::Finished(v) => Peek::Finished(v as *const F::Output as *const ()),
-        Stage::Panicked(_) => Peek::Panicked,
+        Stage::Panicked(p) => Peek::Panicked(&***p as *const (dyn Any + Send)),
         Stage::Cancelled => Peek::Cancelled,
         Stage::Taken => Peek::Taken,
         Stage::Running(_) => unreachable!("peek_output on a running task"),

@@ -1,0 +1,111 @@
+//! asyncio rules for task handles, on virtual time: reading a done task's outcome any
+//! number of times, `wait_for` cancelling and waiting for the cancellation, owning handles
+//! that cancel on drop, and `CancelHandle::is_cancelled`.
+
+mod common;
+use common::{paused, quiet_panics, Log};
+use runtime::task::TaskOutcome;
+use std::time::Duration;
+
+/// Logs when dropped (the task's `finally`).
+struct Finally(Log, &'static str);
+impl Drop for Finally {
+    fn drop(&mut self) {
+        self.0.push(format!("{} dropped", self.1));
+    }
+}
+
+#[test]
+fn a_done_tasks_outcome_can_be_read_again_and_again() {
+    quiet_panics();
+    paused().block_on(async {
+        let ok = runtime::spawn(async { String::from("value") });
+        let panics = runtime::spawn(async { panic!("on purpose: boom") });
+        let cancelled = runtime::spawn(std::future::pending::<()>());
+        assert!(ok.outcome().is_none(), "not done yet");
+        cancelled.cancel();
+        runtime::sleep(Duration::from_secs(1)).await;
+        for _ in 0..3 {
+            assert!(matches!(ok.outcome(), Some(TaskOutcome::Returned(v)) if v == "value"));
+            assert!(matches!(
+                panics.outcome(),
+                Some(TaskOutcome::Panicked(Some("on purpose: boom")))
+            ));
+            assert!(matches!(cancelled.outcome(), Some(TaskOutcome::Cancelled)));
+        }
+        assert_eq!(ok.await.unwrap(), "value");
+        assert!(panics.await.unwrap_err().is_panic());
+    });
+}
+
+#[test]
+fn wait_for_cancels_and_waits_for_the_cancellation_before_the_timeout_error() {
+    let log = Log::default();
+    paused().block_on(async {
+        let l = log.clone();
+        let mut task = runtime::spawn(async move {
+            let _f = Finally(l.clone(), "task");
+            runtime::sleep(Duration::from_secs(5)).await;
+            l.push("task finished"); // never
+        });
+        let start = runtime::time::Instant::now();
+        let r = task.wait_for(Duration::from_secs(1)).await;
+        log.push(format!("timeout seen at {:?}", start.elapsed()));
+        assert!(r.is_err());
+        assert!(task.is_done() && task.is_cancelled());
+        assert!(matches!(task.outcome(), Some(TaskOutcome::Cancelled)));
+    });
+    assert_eq!(log.take(), ["task dropped", "timeout seen at 1s"]);
+}
+
+#[test]
+fn wait_for_gives_the_result_of_a_task_that_finishes_in_time() {
+    paused().block_on(async {
+        let mut task = runtime::spawn(async {
+            runtime::sleep(Duration::from_secs(1)).await;
+            5
+        });
+        assert_eq!(
+            task.wait_for(Duration::from_secs(2))
+                .await
+                .unwrap()
+                .unwrap(),
+            5
+        );
+    });
+}
+
+#[test]
+fn timeout_around_a_task_detaches_it_and_abort_on_drop_cancels_it() {
+    let log = Log::default();
+    paused().block_on(async {
+        // timeout(d, task) only stops waiting: the task goes on (detached).
+        let l = log.clone();
+        let detached = runtime::spawn(async move {
+            runtime::sleep(Duration::from_secs(2)).await;
+            l.push("detached task finished at 2 s");
+        });
+        assert!(runtime::timeout(Duration::from_secs(1), detached)
+            .await
+            .is_err());
+        // The owning form cancels when dropped.
+        let l = log.clone();
+        let f = Finally(l.clone(), "owned task");
+        let owned = runtime::spawn(async move {
+            let _f = f; // captured: dropped with the future even if it never ran
+            runtime::sleep(Duration::from_secs(2)).await;
+            l.push("owned task finished"); // never
+        })
+        .abort_on_drop();
+        let canceller = owned.task().cancel_handle();
+        assert!(!canceller.is_cancelled());
+        drop(owned);
+        runtime::yield_now().await;
+        assert!(canceller.is_done() && canceller.is_cancelled());
+        runtime::sleep(Duration::from_secs(3)).await;
+    });
+    assert_eq!(
+        log.take(),
+        ["owned task dropped", "detached task finished at 2 s"]
+    );
+}
