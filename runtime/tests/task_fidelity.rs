@@ -109,3 +109,40 @@ fn timeout_around_a_task_detaches_it_and_abort_on_drop_cancels_it() {
         ["owned task dropped", "detached task finished at 2 s"]
     );
 }
+
+#[test]
+fn a_cancelled_gather_of_tasks_cancels_the_tasks_it_still_holds() {
+    let log = Log::default();
+    paused().block_on(async {
+        let spawn = |secs: u64, name: &'static str| {
+            let l = log.clone();
+            let f = Finally(l.clone(), name);
+            runtime::spawn(async move {
+                let _f = f;
+                runtime::sleep(Duration::from_secs(secs)).await;
+                l.push(format!("{name} finished"));
+            })
+        };
+        let all = runtime::gather_tasks([spawn(1, "fast"), spawn(5, "slow")]);
+        let owner = runtime::spawn(all);
+        runtime::sleep(Duration::from_secs(2)).await;
+        log.push("owner cancelled at 2 s");
+        owner.cancel(); // drops the gather, which cancels `slow`
+        let _ = owner.await;
+        runtime::sleep(Duration::from_secs(10)).await;
+        // The explicit form.
+        let g = runtime::gather_tasks([spawn(1, "third")]);
+        g.cancel();
+        runtime::yield_now().await;
+    });
+    assert_eq!(
+        log.take(),
+        [
+            "fast finished",
+            "fast dropped",
+            "owner cancelled at 2 s",
+            "slow dropped",
+            "third dropped"
+        ]
+    );
+}

@@ -198,6 +198,43 @@ pub struct Gather<F: Future> {
     inner: Set<F>,
 }
 
+impl<F: Future> Gather<F> {
+    /// Cancels the gather: every future still running is dropped, now (asyncio's
+    /// `gather(...).cancel()`). For a [`gather_tasks`] that cancels the tasks it still
+    /// holds; dropping the gather does the same.
+    pub fn cancel(self) {
+        drop(self);
+    }
+}
+
+/// A gather that owns its tasks (asyncio's `gather(*tasks)`): their results in input
+/// order, and when the gather is cancelled (dropped, or [`Gather::cancel`]) the tasks it
+/// still holds are cancelled too, where a plain [`gather`] over `Task`s would only detach
+/// them.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let rt = runtime::Builder::new().start_paused(true).build().unwrap();
+/// rt.block_on(async {
+///     let slow = runtime::spawn(runtime::sleep(Duration::from_secs(60)));
+///     let canceller = slow.cancel_handle();
+///     let all = runtime::combine::gather_tasks([slow]);
+///     // Give up after one second: the gather is dropped, and the task with it.
+///     assert!(runtime::timeout(Duration::from_secs(1), all).await.is_err());
+///     runtime::yield_now().await;
+///     assert!(canceller.is_cancelled());
+/// });
+/// ```
+pub fn gather_tasks<T, I>(tasks: I) -> Gather<crate::task::AbortOnDrop<T>>
+where
+    I: IntoIterator<Item = crate::task::Task<T>>,
+{
+    gather(tasks.into_iter().map(crate::task::Task::abort_on_drop))
+}
+
 /// The future returned by [`try_gather`].
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct TryGather<F: Future> {

@@ -30,7 +30,9 @@ mod task_group;
 mod wait;
 
 pub use as_completed::{as_completed, AsCompleted};
-pub use gather::{gather, gather_settled, try_gather, Gather, GatherSettled, TryGather};
+pub use gather::{
+    gather, gather_settled, gather_tasks, try_gather, Gather, GatherSettled, TryGather,
+};
 pub use outcome::Outcome;
 pub use promise::{InvalidState, Promise, PromiseError};
 pub use select::{race, select, Either, Race, Select};
