@@ -22,6 +22,10 @@ pub enum Either<A, B> {
 /// running, spawn both and use [`wait`](crate::wait) with
 /// [`ReturnWhen::FirstCompleted`](crate::ReturnWhen::FirstCompleted): `wait` never cancels.
 ///
+/// Over [`Task`](crate::Task)s, the loser is *detached*, not cancelled (dropping a
+/// `Task` never cancels it); for asyncio's behaviour wrap each in
+/// [`Task::abort_on_drop`](crate::Task::abort_on_drop) first.
+///
 /// # Examples
 ///
 /// ```
@@ -73,6 +77,10 @@ impl<A: Future, B: Future> Future for Select<A, B> {
 /// # Panics
 ///
 /// If `futures` is empty (there would be nothing to wait for).
+///
+/// Over [`Task`](crate::Task)s, the losers are *detached*, not cancelled (dropping a
+/// `Task` never cancels it); for asyncio's behaviour wrap each in
+/// [`Task::abort_on_drop`](crate::Task::abort_on_drop) first.
 ///
 /// # Examples
 ///

@@ -36,6 +36,10 @@ impl std::error::Error for Elapsed {}
 /// returns. The future is polled before the deadline is checked, so a future that is
 /// already ready wins even with a zero duration.
 ///
+/// Around a [`Task`](crate::Task), expiry only stops waiting: the task is detached and
+/// keeps running. asyncio's `wait_for(task, t)` (cancel the task and wait for its
+/// cancellation) is [`Task::wait_for`](crate::Task::wait_for).
+///
 /// # Examples
 ///
 /// ```
