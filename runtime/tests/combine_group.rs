@@ -250,3 +250,30 @@ fn a_failing_child_cancels_its_siblings_before_join_is_awaited() {
         );
     }
 }
+
+#[runtime::test(start_paused = true)]
+async fn promise_result_and_exception_tell_not_done_cancelled_and_failed_apart() {
+    use runtime::combine::PromiseStateError;
+    #[derive(Debug)]
+    struct Full;
+    impl std::fmt::Display for Full {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("disk full")
+        }
+    }
+    impl std::error::Error for Full {}
+    let p = Promise::<u32>::new();
+    assert!(p.result().is_none());
+    assert_eq!(p.exception().unwrap_err(), PromiseStateError::NotDone);
+    p.set_result(1).unwrap();
+    assert!(matches!(p.result(), Some(Ok(1))));
+    assert!(p.exception().unwrap().is_none());
+    let c = Promise::<u32>::new();
+    c.cancel();
+    assert!(matches!(c.result(), Some(Err(PromiseError::Cancelled))));
+    assert_eq!(c.exception().unwrap_err(), PromiseStateError::Cancelled);
+    let f = Promise::<u32>::new();
+    f.set_error(Full).unwrap();
+    assert!(matches!(f.result(), Some(Err(PromiseError::Failed(_)))));
+    assert_eq!(f.exception().unwrap().unwrap().to_string(), "disk full");
+}

@@ -447,3 +447,88 @@ fn blocking_jobs_get_threads_beyond_the_cpu_count() {
     }
     assert!(pool.threads() >= 6);
 }
+
+#[test]
+fn a_bare_future_follows_concurrent_futures_rules() {
+    use runtime::pool::{InvalidStateError, PoolError, PoolFuture, State};
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    let fut: PoolFuture<u32> = PoolFuture::new();
+    assert_eq!(fut.state(), State::Pending);
+    let worker = fut.clone();
+    assert!(
+        worker == fut && worker.id() == fut.id(),
+        "clones are the same job"
+    );
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c = calls.clone();
+    fut.add_done_callback(move |f| {
+        assert!(f.done());
+        c.fetch_add(1, SeqCst);
+    });
+    assert_eq!(worker.set_running_or_notify_cancel(), Ok(true));
+    assert_eq!(
+        worker.set_running_or_notify_cancel(),
+        Err(InvalidStateError {
+            state: State::Running
+        })
+    );
+    assert!(!fut.cancel(), "running: cannot be cancelled");
+    worker.set_result(7).unwrap();
+    assert_eq!(
+        calls.load(SeqCst),
+        1,
+        "the callback ran inline, inside set_result"
+    );
+    assert_eq!(
+        worker.set_exception("late"),
+        Err(InvalidStateError {
+            state: State::Finished
+        })
+    );
+    assert_eq!(fut.result(None), Ok(7));
+    // Already done: a new callback runs inline, inside add_done_callback.
+    let c = calls.clone();
+    fut.add_done_callback(move |_| {
+        c.fetch_add(1, SeqCst);
+    });
+    assert_eq!(calls.load(SeqCst), 2);
+
+    // Cancelled before it started: the runner is told not to run it.
+    let f2: PoolFuture<u32> = PoolFuture::new();
+    assert!(f2.cancel());
+    assert_eq!(f2.set_running_or_notify_cancel(), Ok(false));
+    assert_eq!(f2.result(None), Err(PoolError::Cancelled));
+    let f3: PoolFuture<u32> = PoolFuture::new();
+    f3.set_exception("disk full").unwrap();
+    assert_eq!(f3.result(None), Err(PoolError::Failed("disk full".into())));
+    // Identity: a set of futures tells them apart.
+    let set: std::collections::HashSet<_> = [fut.clone(), f2.clone(), fut.clone()].into();
+    assert_eq!(set.len(), 2);
+}
+
+#[test]
+fn the_run_in_executor_future_has_concurrent_futures_methods() {
+    let rt = runtime::Builder::new()
+        .max_blocking_threads(1)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (started_tx, started_rx) = mpsc::channel();
+        let release = Arc::new(Barrier::new(2));
+        let r = release.clone();
+        let running = runtime::run_in_executor(move || {
+            started_tx.send(()).unwrap();
+            r.wait();
+            1
+        });
+        let queued = runtime::run_in_executor(|| 2); // behind it: one thread only
+        started_rx.recv().unwrap();
+        assert!(running.running() && !running.done());
+        assert!(!running.cancel(), "a running job cannot be cancelled");
+        assert!(queued.cancel(), "a queued job can");
+        assert!(queued.cancelled() && queued.done());
+        release.wait();
+        assert_eq!(running.await, Ok(1));
+        assert_eq!(queued.await, Err(runtime::pool::PoolError::Cancelled));
+    });
+}

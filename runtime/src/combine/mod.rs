@@ -34,7 +34,7 @@ pub use gather::{
     gather, gather_settled, gather_tasks, try_gather, Gather, GatherSettled, TryGather,
 };
 pub use outcome::Outcome;
-pub use promise::{InvalidState, Promise, PromiseError};
+pub use promise::{InvalidState, Promise, PromiseError, PromiseStateError};
 pub use select::{race, select, Either, Race, Select};
 pub use shield::shield;
 pub use task_group::{ChildError, GroupError, GroupSpawner, Join, SpawnError, TaskGroup};

@@ -227,11 +227,52 @@ impl<T> Promise<T> {
 }
 
 impl<T: Clone> Promise<T> {
-    /// The outcome, if done, without waiting (asyncio `result()`/`exception()`).
+    /// The outcome without waiting (asyncio `result()`), read as often as you like: `None`
+    /// while not done (asyncio's `InvalidStateError`), `Some(Err(Cancelled))` after
+    /// [`cancel`](Promise::cancel), `Some(Err(Failed(e)))` for a stored error, else
+    /// `Some(Ok(value))`.
     pub fn result(&self) -> Option<Result<T, PromiseError>> {
         self.inner.outcome.borrow().clone()
     }
 }
+
+impl<T> Promise<T> {
+    /// asyncio's `exception()`: the stored error (`Ok(None)` when it holds a value).
+    ///
+    /// # Errors
+    ///
+    /// [`NotDone`](PromiseStateError::NotDone) while pending (asyncio's
+    /// `InvalidStateError`), [`Cancelled`](PromiseStateError::Cancelled) after
+    /// [`cancel`](Promise::cancel) (asyncio raises `CancelledError`).
+    pub fn exception(&self) -> Result<Option<Rc<dyn Error>>, PromiseStateError> {
+        match &*self.inner.outcome.borrow() {
+            None => Err(PromiseStateError::NotDone),
+            Some(Err(PromiseError::Cancelled)) => Err(PromiseStateError::Cancelled),
+            Some(Err(PromiseError::Failed(e))) => Ok(Some(e.clone())),
+            Some(Ok(_)) => Ok(None),
+        }
+    }
+}
+
+/// Why [`Promise::exception`] has no answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromiseStateError {
+    /// The promise is not done yet (asyncio's `InvalidStateError`).
+    NotDone,
+    /// The promise was cancelled.
+    Cancelled,
+}
+
+impl fmt::Display for PromiseStateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PromiseStateError::NotDone => f.write_str("the promise is not done yet"),
+            PromiseStateError::Cancelled => f.write_str("the promise was cancelled"),
+        }
+    }
+}
+
+impl Error for PromiseStateError {}
 
 impl<T: Clone> Future for Promise<T> {
     type Output = Result<T, PromiseError>;

@@ -133,6 +133,28 @@ impl<T> Blocking<T> {
         &self.fut
     }
 
+    /// Cancels the job if it has not started (concurrent.futures' `cancel`): true if it
+    /// is now cancelled (awaiting gives `PoolError::Cancelled`), false once it runs or
+    /// ran. A running job is never interrupted (see `run_in_executor_with_token`).
+    pub fn cancel(&self) -> bool {
+        self.fut.cancel()
+    }
+
+    /// True if it was cancelled before it started.
+    pub fn cancelled(&self) -> bool {
+        self.fut.cancelled()
+    }
+
+    /// True while a pool thread runs it.
+    pub fn running(&self) -> bool {
+        self.fut.running()
+    }
+
+    /// True once it finished or was cancelled.
+    pub fn done(&self) -> bool {
+        self.fut.done()
+    }
+
     fn release(&mut self) {
         if let Some(id) = self.loop_id.take() {
             context::with_core(|c| {

@@ -19,6 +19,9 @@ pub enum PoolError {
     /// Thread pool: a worker's `initializer` panicked, so the pool is broken and no job
     /// runs on it any more (concurrent.futures' `BrokenThreadPool`).
     BrokenThreadPool(String),
+    /// Set with [`PoolFuture::set_exception`] by whoever runs the work (concurrent.futures'
+    /// `set_exception`).
+    Failed(String),
     /// Process pool: no function of that name is registered (a programming mistake:
     /// check the name against `process_functions!`).
     UnknownFunction(String),
@@ -41,6 +44,7 @@ impl fmt::Display for PoolError {
             PoolError::Panicked(m) => write!(f, "the job panicked: {m}"),
             PoolError::BrokenProcessPool(m) => write!(f, "broken process pool: {m}"),
             PoolError::BrokenThreadPool(m) => write!(f, "broken thread pool: {m}"),
+            PoolError::Failed(m) => write!(f, "the job failed: {m}"),
             PoolError::UnknownFunction(m) => write!(f, "unknown function: {m}"),
             PoolError::BadArguments(m) => write!(f, "the arguments do not decode: {m}"),
             PoolError::BadResult(m) => write!(f, "bad result: {m}"),
@@ -66,6 +70,22 @@ impl fmt::Display for Timeout {
 }
 
 impl std::error::Error for Timeout {}
+
+/// A [`PoolFuture`] was set twice, or moved to running from a state other than pending
+/// (concurrent.futures' `InvalidStateError`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InvalidStateError {
+    /// The state the future was in.
+    pub state: State,
+}
+
+impl fmt::Display for InvalidStateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid state: the future is {:?}", self.state)
+    }
+}
+
+impl std::error::Error for InvalidStateError {}
 
 /// The state of a job, as in concurrent.futures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,7 +166,29 @@ fn lock<T>(s: &Shared<T>) -> MutexGuard<'_, Inner<T>> {
 }
 
 impl<T> PoolFuture<T> {
-    pub(crate) fn new() -> PoolFuture<T> {
+    /// A bare pending future, as an executor or a test creates one (concurrent.futures'
+    /// `Future()`): complete it with [`set_running_or_notify_cancel`],
+    /// [`set_result`](PoolFuture::set_result) or [`set_exception`](PoolFuture::set_exception).
+    /// Done callbacks run inline, inside the call that completes it (or inside
+    /// `add_done_callback` when it is already done), as in concurrent.futures.
+    ///
+    /// [`set_running_or_notify_cancel`]: PoolFuture::set_running_or_notify_cancel
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use runtime::pool::{PoolFuture, State};
+    ///
+    /// let fut = PoolFuture::new();
+    /// let worker = fut.clone();
+    /// assert!(worker.set_running_or_notify_cancel().unwrap());
+    /// assert!(!fut.cancel()); // running: too late
+    /// worker.set_result(42).unwrap();
+    /// assert_eq!(fut.state(), State::Finished);
+    /// assert_eq!(fut.result(None), Ok(42));
+    /// assert!(worker.set_result(43).is_err()); // InvalidStateError
+    /// ```
+    pub fn new() -> PoolFuture<T> {
         PoolFuture {
             shared: Arc::new(Shared {
                 inner: Mutex::new(Inner {
@@ -168,6 +210,60 @@ impl<T> PoolFuture<T> {
         }
     }
 
+    /// Identifies the job: equal for clones of the same future (and `==` compares it).
+    pub fn id(&self) -> usize {
+        Arc::as_ptr(&self.shared) as *const () as usize
+    }
+
+    /// For whoever runs the work: PENDING -> RUNNING and `Ok(true)`, or `Ok(false)` if it
+    /// was cancelled meanwhile (do not run it), as concurrent.futures'
+    /// `set_running_or_notify_cancel`.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidStateError`] if it is already running or finished.
+    pub fn set_running_or_notify_cancel(&self) -> Result<bool, InvalidStateError> {
+        let mut g = lock(&self.shared);
+        match g.state {
+            State::Pending => {
+                g.state = State::Running;
+                Ok(true)
+            }
+            State::Cancelled => Ok(false),
+            state => Err(InvalidStateError { state }),
+        }
+    }
+
+    /// Completes it with `value` (concurrent.futures' `set_result`); done callbacks run
+    /// here, inline.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidStateError`] if it is already done (finished or cancelled).
+    pub fn set_result(&self, value: T) -> Result<(), InvalidStateError> {
+        self.set_outcome(Ok(value))
+    }
+
+    /// Completes it with an error (concurrent.futures' `set_exception`): awaiting or
+    /// `result()` gives [`PoolError::Failed`] with `message`.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidStateError`] if it is already done.
+    pub fn set_exception(&self, message: impl Into<String>) -> Result<(), InvalidStateError> {
+        self.set_outcome(Err(PoolError::Failed(message.into())))
+    }
+
+    fn set_outcome(&self, r: Result<T, PoolError>) -> Result<(), InvalidStateError> {
+        if self.complete(r) {
+            Ok(())
+        } else {
+            Err(InvalidStateError {
+                state: lock(&self.shared).state,
+            })
+        }
+    }
+
     /// Moves PENDING -> RUNNING; false if the job was cancelled (the worker skips it).
     pub(crate) fn set_running(&self) -> bool {
         let mut g = lock(&self.shared);
@@ -179,17 +275,17 @@ impl<T> PoolFuture<T> {
     }
 
     /// Stores the outcome and runs the completion side effects (on this thread).
-    pub(crate) fn complete(&self, result: Result<T, PoolError>) {
+    pub(crate) fn complete(&self, result: Result<T, PoolError>) -> bool {
         let cancelled = matches!(result, Err(PoolError::Cancelled));
         let (waker, callbacks, watchers, blocked) = {
             let mut g = lock(&self.shared);
             if matches!(g.state, State::Finished | State::Cancelled) {
-                return;
+                return false;
             }
             // PENDING -> CANCELLED in this one critical section: a worker that moved the
             // job to RUNNING since the caller looked wins, and its result is kept.
             if cancelled && g.state != State::Pending {
-                return;
+                return false;
             }
             g.state = if cancelled {
                 State::Cancelled
@@ -217,6 +313,7 @@ impl<T> PoolFuture<T> {
             let me = self.handle();
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || cb(&me)));
         }
+        true
     }
 
     /// The current state.
@@ -344,6 +441,34 @@ impl<T: Clone> PoolFuture<T> {
             .result
             .clone()
             .unwrap_or(Err(PoolError::Taken))
+    }
+}
+
+impl<T> Clone for PoolFuture<T> {
+    /// Another handle to the same job (cheap: a reference count).
+    fn clone(&self) -> Self {
+        self.handle()
+    }
+}
+
+impl<T> Default for PoolFuture<T> {
+    fn default() -> Self {
+        PoolFuture::new()
+    }
+}
+
+impl<T> PartialEq for PoolFuture<T> {
+    /// The same job.
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+}
+
+impl<T> Eq for PoolFuture<T> {}
+
+impl<T> std::hash::Hash for PoolFuture<T> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.id().hash(state);
     }
 }
 

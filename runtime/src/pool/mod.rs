@@ -29,7 +29,7 @@ mod wait;
 pub use blocking::{
     run_in_executor, run_in_executor_on, run_in_executor_with_token, Blocking, CancelToken,
 };
-pub use future::{PoolError, PoolFuture, State, Timeout};
+pub use future::{InvalidStateError, PoolError, PoolFuture, State, Timeout};
 #[cfg(feature = "process-pool")]
 pub use process::{ProcessPoolBuilder, ProcessPoolExecutor};
 pub use threads::{ShutDownError, ThreadPoolBuilder, ThreadPoolExecutor};

@@ -494,7 +494,7 @@ impl ProcessPoolExecutor {
                     serde_json::from_value(v).map_err(|e| {
                         PoolError::BadResult(format!("the result does not decode: {e}"))
                     })
-                }))
+                }));
             }),
         };
         let mut st = plock(&self.shared);

@@ -217,9 +217,13 @@ impl ThreadPoolExecutor {
                             .to_owned(),
                     )
                 });
-                Box::new(move || run_fut.complete(r))
+                Box::new(move || {
+                    run_fut.complete(r);
+                })
             }),
-            fail: Box::new(move |e| cancel_fut.complete(Err(e))),
+            fail: Box::new(move |e| {
+                cancel_fut.complete(Err(e));
+            }),
             queued_at: Instant::now(),
         };
         self.shared.push(job)?;
