@@ -466,12 +466,6 @@ impl<T> PartialEq for PoolFuture<T> {
 
 impl<T> Eq for PoolFuture<T> {}
 
-impl<T> std::hash::Hash for PoolFuture<T> {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.id().hash(state);
-    }
-}
-
 impl<T> Future for PoolFuture<T> {
     type Output = Result<T, PoolError>;
 
