@@ -169,3 +169,39 @@ async fn as_completed_is_a_stream() {
     let t = std::future::poll_fn(|cx| std::pin::Pin::new(&mut stream).poll_next(cx)).await;
     assert!(t.unwrap().is_done());
 }
+
+#[test]
+fn as_completed_with_a_timeout_raises_at_the_deadline_and_gives_the_rest_back() {
+    let rt = runtime::Builder::new().start_paused(true).build().unwrap();
+    rt.block_on(async {
+        let start = runtime::time::Instant::now();
+        let tasks = [5u64, 1, 3].map(|s| {
+            runtime::spawn(async move {
+                runtime::sleep(Duration::from_secs(s)).await;
+                s
+            })
+        });
+        let mut within = runtime::as_completed(tasks).timeout(Duration::from_secs(4));
+        let mut events = Vec::new();
+        while let Some(item) = within.next().await {
+            let at = start.elapsed().as_secs();
+            match item {
+                Ok(t) => events.push(format!("{} at {at} s", t.await.unwrap())),
+                Err(_) => events.push(format!("timeout at {at} s")),
+            }
+        }
+        assert_eq!(events, ["1 at 1 s", "3 at 3 s", "timeout at 4 s"]);
+        // Nothing was cancelled: the rest comes back and finishes.
+        let left = within.into_remaining();
+        assert_eq!(left.len(), 1);
+        assert_eq!(
+            runtime::gather(left)
+                .await
+                .into_iter()
+                .map(|r| r.unwrap())
+                .collect::<Vec<_>>(),
+            [5]
+        );
+        assert_eq!(start.elapsed().as_secs(), 5);
+    });
+}

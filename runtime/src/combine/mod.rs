@@ -29,7 +29,7 @@ mod shield;
 mod task_group;
 mod wait;
 
-pub use as_completed::{as_completed, AsCompleted};
+pub use as_completed::{as_completed, AsCompleted, AsCompletedWithin};
 pub use gather::{
     gather, gather_settled, gather_tasks, try_gather, Gather, GatherSettled, TryGather,
 };
