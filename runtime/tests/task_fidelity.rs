@@ -146,3 +146,59 @@ fn a_cancelled_gather_of_tasks_cancels_the_tasks_it_still_holds() {
         ]
     );
 }
+
+#[test]
+fn a_shared_task_gives_its_outcome_to_every_awaiter_and_combinator() {
+    quiet_panics();
+    let log = Log::default();
+    paused().block_on(async {
+        let shared = runtime::spawn(async {
+            runtime::sleep(Duration::from_secs(1)).await;
+            7u32
+        })
+        .shared();
+        let awaiters: Vec<_> = (0..3)
+            .map(|i| {
+                let (s, l) = (shared.clone(), log.clone());
+                runtime::spawn(async move {
+                    let v = s.await.unwrap();
+                    l.push(format!("awaiter {i} got {v}"));
+                })
+            })
+            .collect();
+        // gather takes it directly; wait and as_completed through `task()`.
+        let gathered = runtime::gather([shared.clone(), shared.clone()]).await;
+        assert_eq!(gathered, [Ok(7), Ok(7)]);
+        let (done, pending) = runtime::wait([shared.task()]).await;
+        assert!(pending.is_empty());
+        assert_eq!(done.into_iter().next().unwrap().await.unwrap(), Ok(7));
+        let mut finished = runtime::as_completed([shared.task(), shared.task()]);
+        while let Some(t) = finished.next().await {
+            assert_eq!(t.await.unwrap(), Ok(7));
+        }
+        for a in awaiters {
+            a.await.unwrap();
+        }
+        assert_eq!(shared.result(), Some(Ok(7)));
+        assert_eq!(shared.result(), Some(Ok(7)));
+        // A panic and a cancellation are shared too.
+        let boom = runtime::spawn(async { panic!("on purpose: shared") }).shared();
+        assert_eq!(
+            boom.clone().await,
+            Err(runtime::task::SharedTaskError::Panicked(
+                boom.id(),
+                Some("on purpose: shared".into())
+            ))
+        );
+        let never = runtime::spawn(std::future::pending::<u32>()).shared();
+        assert!(never.cancel());
+        assert_eq!(
+            never.clone().await,
+            Err(runtime::task::SharedTaskError::Cancelled(never.id()))
+        );
+    });
+    assert_eq!(
+        log.take(),
+        ["awaiter 0 got 7", "awaiter 1 got 7", "awaiter 2 got 7"]
+    );
+}

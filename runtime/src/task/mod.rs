@@ -36,6 +36,7 @@ pub(crate) mod error;
 mod join;
 pub(crate) mod raw;
 mod refcount;
+mod shared;
 /// The atomics `refcount` uses (loom's in its model).
 mod refcount_sync {
     pub(crate) use std::sync::atomic::{fence, AtomicU32, Ordering};
@@ -49,6 +50,7 @@ use std::future::Future;
 pub use error::TaskError;
 pub(crate) use join::Failure;
 pub use join::{AbortOnDrop, CancelHandle, Task, TaskOutcome};
+pub use shared::{SharedTask, SharedTaskError};
 pub use yield_now::{yield_now, YieldNow};
 
 use crate::event_loop::context;
