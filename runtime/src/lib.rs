@@ -39,8 +39,8 @@ pub mod time;
 
 pub use combine::{
     as_completed, gather, gather_settled, gather_tasks, race, select, shield, try_gather, wait,
-    ChildError, Either, GroupError, InvalidState, Outcome, Promise, PromiseError, ReturnWhen,
-    SpawnError, TaskGroup,
+    ChildError, ChildHandle, ChildInfo, ChildOutcome, Either, GroupError, GroupSpawner,
+    InvalidState, Outcome, Promise, PromiseError, ReturnWhen, SpawnError, TaskGroup,
 };
 pub use event_loop::{
     run, AlreadyRunning, Builder, Handle, LoopClosed, RemoteTask, Runtime, UnhandledPanic,

@@ -277,3 +277,79 @@ async fn promise_result_and_exception_tell_not_done_cancelled_and_failed_apart()
     assert!(matches!(f.result(), Some(Err(PromiseError::Failed(_)))));
     assert_eq!(f.exception().unwrap().unwrap().to_string(), "disk full");
 }
+
+#[test]
+fn group_children_come_back_as_handles_and_errors_name_the_children() {
+    quiet_panics();
+    paused().block_on(async {
+        let g = TaskGroup::<u64, String>::new();
+        let fast = g.spawn(after(1, Ok(1))).unwrap();
+        let bad = g
+            .spawn_named("breaker", after(2, Err("broke".into())))
+            .unwrap();
+        assert_eq!(bad.name().as_deref(), Some("breaker"));
+        let slow = g.spawn(after(5, Ok(5))).unwrap();
+        assert!(!fast.is_done() && fast.outcome().is_none());
+        let err = g.join().await.unwrap_err();
+        assert!(matches!(err.first, ChildError::Err(ref e) if e == "broke"));
+        assert_eq!(err.first_child.id, bad.id());
+        assert_eq!(err.first_child.name.as_deref(), Some("breaker"));
+        assert!(err.others.is_empty());
+        // The child that finished before the failure keeps its result.
+        assert_eq!(err.completed, [Some(1), None, None]);
+        assert_eq!(fast.outcome(), Some(runtime::ChildOutcome::Succeeded));
+        assert_eq!(bad.outcome(), Some(runtime::ChildOutcome::Failed));
+        assert_eq!(slow.outcome(), Some(runtime::ChildOutcome::Cancelled));
+        assert!(err
+            .to_string()
+            .contains(&format!("task {} (\"breaker\")", bad.id())));
+    });
+}
+
+#[test]
+fn cancel_then_join_returns_after_every_child_was_dropped() {
+    let log = common::Log::default();
+    paused().block_on(async {
+        struct Guard(common::Log, u32);
+        impl Drop for Guard {
+            fn drop(&mut self) {
+                self.0.push(format!("child {} dropped", self.1));
+            }
+        }
+        // Children that cannot fail: the default error type is Infallible.
+        let g: TaskGroup<u32> = TaskGroup::new();
+        let done = g.spawn_ok(async { 0 }).unwrap();
+        for i in 1..=2 {
+            let guard = Guard(log.clone(), i);
+            g.spawn_ok(async move {
+                let _g = guard;
+                runtime::sleep(Duration::from_secs(60)).await;
+                i
+            })
+            .unwrap();
+        }
+        runtime::sleep(S).await; // child 0 finished, 1 and 2 wait
+        g.cancel();
+        assert_eq!(g.spawn_ok(async { 9 }).unwrap_err(), SpawnError::Failing);
+        let err = g.join().await.unwrap_err();
+        log.push("join returned");
+        assert!(matches!(err.first, ChildError::Cancelled));
+        assert_eq!(err.others.len(), 1);
+        assert_eq!(err.completed, [Some(0), None, None]);
+        assert_eq!(done.outcome(), Some(runtime::ChildOutcome::Succeeded));
+    });
+    assert_eq!(
+        log.take(),
+        ["child 1 dropped", "child 2 dropped", "join returned"]
+    );
+}
+
+#[test]
+fn group_spawner_is_exported_at_the_root() {
+    fn takes(_: &runtime::GroupSpawner<u32>) {}
+    paused().block_on(async {
+        let g: TaskGroup<u32> = TaskGroup::new();
+        takes(&g.spawner());
+        assert!(g.join().await.unwrap().is_empty());
+    });
+}

@@ -209,6 +209,7 @@ fn task_group_matches_the_rules_for_random_mixes() {
                         ChildError::Panicked(p) => {
                             p.panic_message().unwrap().replace("on purpose: ", "")
                         }
+                        ChildError::Cancelled => unreachable!("nobody called cancel()"),
                     };
                     let mut got = vec![describe(&err.first)];
                     got.extend(err.others.iter().map(describe));

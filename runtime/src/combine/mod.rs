@@ -37,5 +37,8 @@ pub use outcome::Outcome;
 pub use promise::{InvalidState, Promise, PromiseError, PromiseStateError};
 pub use select::{race, select, Either, Race, Select};
 pub use shield::shield;
-pub use task_group::{ChildError, GroupError, GroupSpawner, Join, SpawnError, TaskGroup};
+pub use task_group::{
+    ChildError, ChildHandle, ChildInfo, ChildOutcome, GroupError, GroupSpawner, Join, SpawnError,
+    TaskGroup,
+};
 pub use wait::{wait, ReturnWhen, Wait};

@@ -1,15 +1,17 @@
 //! `TaskGroup`: structured concurrency (asyncio `TaskGroup`, Trio's nursery).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use super::ready_set::ReadySet;
-use crate::task::{Task, TaskError, TaskId};
+use crate::task::{CancelHandle, Task, TaskError, TaskId};
 
 /// How one child of a [`TaskGroup`] failed.
 #[derive(Debug)]
@@ -18,6 +20,9 @@ pub enum ChildError<E> {
     Err(E),
     /// The child panicked.
     Panicked(TaskError),
+    /// The child was cancelled by [`TaskGroup::cancel`] before it finished (asyncio: the
+    /// group's `CancelledError`).
+    Cancelled,
 }
 
 impl<E: fmt::Display> fmt::Display for ChildError<E> {
@@ -25,6 +30,7 @@ impl<E: fmt::Display> fmt::Display for ChildError<E> {
         match self {
             ChildError::Err(e) => write!(f, "child task failed: {e}"),
             ChildError::Panicked(e) => write!(f, "child {e}"),
+            ChildError::Cancelled => f.write_str("child cancelled with its group"),
         }
     }
 }
@@ -33,16 +39,36 @@ impl<E: fmt::Display> fmt::Display for ChildError<E> {
 /// plus any failures that happened before the others stopped (asyncio's
 /// `ExceptionGroup`).
 #[derive(Debug)]
-pub struct GroupError<E> {
+pub struct GroupError<E, T = ()> {
     /// The failure that cancelled the group.
     pub first: ChildError<E>,
+    /// Which child that was.
+    pub first_child: ChildInfo,
     /// Further failures, in the order they happened.
     pub others: Vec<ChildError<E>>,
+    /// Which children those were, in the same order.
+    pub other_children: Vec<ChildInfo>,
+    /// By spawn order, the outputs of the children that finished successfully before the
+    /// group was cancelled (`None` for the others).
+    pub completed: Vec<Option<T>>,
 }
 
-impl<E: fmt::Display> fmt::Display for GroupError<E> {
+/// Which child of a group: its task's id and name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChildInfo {
+    /// The child task's id.
+    pub id: TaskId,
+    /// Its name, if it was spawned with one.
+    pub name: Option<Arc<str>>,
+}
+
+impl<E: fmt::Display, T> fmt::Display for GroupError<E, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "task group failed: {}", self.first)?;
+        write!(f, "task group failed: task {}", self.first_child.id)?;
+        if let Some(n) = &self.first_child.name {
+            write!(f, " ({n:?})")?;
+        }
+        write!(f, ": {}", self.first)?;
         if !self.others.is_empty() {
             write!(f, " (and {} more failures)", self.others.len())?;
         }
@@ -50,7 +76,7 @@ impl<E: fmt::Display> fmt::Display for GroupError<E> {
     }
 }
 
-impl<E: fmt::Debug + fmt::Display> std::error::Error for GroupError<E> {}
+impl<E: fmt::Debug + fmt::Display, T: fmt::Debug> std::error::Error for GroupError<E, T> {}
 
 /// Why [`TaskGroup::spawn`] refused a child.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,9 +112,15 @@ enum State {
 struct Inner<T, E> {
     children: Vec<Option<Task<Result<T, E>>>>,
     results: Vec<Option<T>>,
+    /// Per child: its id and name, and the outcome its handle reports.
+    infos: Vec<ChildInfo>,
+    outcomes: Vec<Rc<Cell<Option<ChildOutcome>>>>,
     set: ReadySet,
     state: State,
-    errors: Vec<ChildError<E>>,
+    /// `cancel()` was called: children that did not finish count as cancelled.
+    cancelled: bool,
+    /// Failures, with the index of the child.
+    errors: Vec<(usize, ChildError<E>)>,
     done: usize,
     woken: Vec<usize>,
 }
@@ -196,13 +228,13 @@ fn fail_group<T: 'static, E: 'static>(group: &Weak<RefCell<Inner<T, E>>>) {
 ///     assert!(matches!(err.first, runtime::ChildError::Err(ref e) if e == "disk full"));
 /// });
 /// ```
-pub struct TaskGroup<T, E> {
+pub struct TaskGroup<T, E = Infallible> {
     inner: Rc<RefCell<Inner<T, E>>>,
 }
 
 /// A cloneable handle that spawns into a [`TaskGroup`], for its children. Dropping a
 /// spawner cancels nothing.
-pub struct GroupSpawner<T, E> {
+pub struct GroupSpawner<T, E = Infallible> {
     inner: Rc<RefCell<Inner<T, E>>>,
 }
 
@@ -217,7 +249,18 @@ impl<T, E> Clone for GroupSpawner<T, E> {
 fn spawn_into<T: 'static, E: 'static, F>(
     inner: &Rc<RefCell<Inner<T, E>>>,
     future: F,
-) -> Result<TaskId, SpawnError>
+) -> Result<ChildHandle, SpawnError>
+where
+    F: Future<Output = Result<T, E>> + 'static,
+{
+    spawn_named_into(inner, None, future)
+}
+
+fn spawn_named_into<T: 'static, E: 'static, F>(
+    inner: &Rc<RefCell<Inner<T, E>>>,
+    name: Option<String>,
+    future: F,
+) -> Result<ChildHandle, SpawnError>
 where
     F: Future<Output = Result<T, E>> + 'static,
 {
@@ -227,16 +270,95 @@ where
         State::Failing => return Err(SpawnError::Failing),
         State::Finished => return Err(SpawnError::Finished),
     }
-    let task = crate::spawn(Child {
+    let child = Child {
         future,
         group: Rc::downgrade(inner),
-    });
+    };
+    let task = match name {
+        Some(n) => crate::task::Builder::new().name(n).spawn(child),
+        None => crate::spawn(child),
+    };
     let id = task.id();
+    let handle = ChildHandle {
+        info: ChildInfo {
+            id,
+            name: task.name(),
+        },
+        cancel: task.cancel_handle(),
+        outcome: Rc::new(Cell::new(None)),
+    };
+    g.infos.push(handle.info.clone());
+    g.outcomes.push(handle.outcome.clone());
     g.children.push(Some(task));
     g.results.push(None);
     g.set.push();
     g.set.wake_parent();
-    Ok(id)
+    Ok(handle)
+}
+
+/// How a child of a group ended, as its [`ChildHandle`] reports it once the group saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChildOutcome {
+    /// It returned `Ok` (the value is in `join`'s output, or `GroupError::completed`).
+    Succeeded,
+    /// It returned `Err` or panicked.
+    Failed,
+    /// It was cancelled (by a sibling's failure or by [`TaskGroup::cancel`]).
+    Cancelled,
+}
+
+/// A child of a [`TaskGroup`], as `spawn` returns it (asyncio's `tg.create_task()` gives
+/// the `Task`): its id and name, a way to cancel it, whether it is done, and its outcome
+/// once the group has seen it finish.
+#[derive(Clone)]
+pub struct ChildHandle {
+    info: ChildInfo,
+    cancel: CancelHandle,
+    outcome: Rc<Cell<Option<ChildOutcome>>>,
+}
+
+impl ChildHandle {
+    /// The child task's id.
+    pub fn id(&self) -> TaskId {
+        self.info.id
+    }
+
+    /// Its name, if it was spawned with one.
+    pub fn name(&self) -> Option<Arc<str>> {
+        self.info.name.clone()
+    }
+
+    /// Cancels this child (asyncio's `task.cancel()`): it counts as cancelled, not as a
+    /// failure; the group goes on.
+    pub fn cancel(&self) -> bool {
+        self.cancel.cancel()
+    }
+
+    /// True once the child's task has finished.
+    pub fn is_done(&self) -> bool {
+        self.cancel.is_done()
+    }
+
+    /// How it ended, once the group (its `join`) has seen it finish; `None` before.
+    pub fn outcome(&self) -> Option<ChildOutcome> {
+        self.outcome.get()
+    }
+}
+
+impl PartialEq for ChildHandle {
+    fn eq(&self, other: &Self) -> bool {
+        self.info.id == other.info.id
+    }
+}
+
+impl fmt::Debug for ChildHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChildHandle")
+            .field("id", &self.info.id)
+            .field("name", &self.info.name)
+            .field("outcome", &self.outcome.get())
+            .finish()
+    }
 }
 
 impl<T: 'static, E: 'static> TaskGroup<T, E> {
@@ -246,8 +368,11 @@ impl<T: 'static, E: 'static> TaskGroup<T, E> {
             inner: Rc::new(RefCell::new(Inner {
                 children: Vec::new(),
                 results: Vec::new(),
+                infos: Vec::new(),
+                outcomes: Vec::new(),
                 set: ReadySet::new(),
                 state: State::Open,
+                cancelled: false,
                 errors: Vec::new(),
                 done: 0,
                 woken: Vec::new(),
@@ -264,11 +389,56 @@ impl<T: 'static, E: 'static> TaskGroup<T, E> {
     /// # Panics
     ///
     /// Outside a running loop.
-    pub fn spawn<F>(&self, future: F) -> Result<TaskId, SpawnError>
+    pub fn spawn<F>(&self, future: F) -> Result<ChildHandle, SpawnError>
     where
         F: Future<Output = Result<T, E>> + 'static,
     {
         spawn_into(&self.inner, future)
+    }
+
+    /// Spawns a named child (the name shows in its handle and in [`GroupError`]).
+    ///
+    /// # Errors
+    ///
+    /// [`SpawnError`] if a child already failed or the group finished.
+    pub fn spawn_named<F>(
+        &self,
+        name: impl Into<String>,
+        future: F,
+    ) -> Result<ChildHandle, SpawnError>
+    where
+        F: Future<Output = Result<T, E>> + 'static,
+    {
+        spawn_named_into(&self.inner, Some(name.into()), future)
+    }
+
+    /// Spawns a child that cannot fail (its output is the value itself).
+    ///
+    /// # Errors
+    ///
+    /// [`SpawnError`] if a child already failed or the group finished.
+    pub fn spawn_ok<F>(&self, future: F) -> Result<ChildHandle, SpawnError>
+    where
+        F: Future<Output = T> + 'static,
+    {
+        spawn_into(&self.inner, async move { Ok(future.await) })
+    }
+
+    /// Cancels every child still running and closes the group to spawns (asyncio: leaving
+    /// `async with TaskGroup()` on an error in the body). `join().await` afterwards returns
+    /// only once every child's future was dropped, with a [`GroupError`] whose failures
+    /// are [`ChildError::Cancelled`] for the children that had not finished (and any real
+    /// failure first). Dropping the group also cancels, without waiting.
+    pub fn cancel(&self) {
+        let mut g = self.inner.borrow_mut();
+        if g.state == State::Finished {
+            return;
+        }
+        g.cancelled = true;
+        if g.state == State::Open {
+            g.state = State::Failing;
+        }
+        g.cancel_running();
     }
 
     /// A handle that children can use to spawn siblings.
@@ -306,7 +476,7 @@ impl<T: 'static, E: 'static> GroupSpawner<T, E> {
     /// # Errors
     ///
     /// [`SpawnError`] if a child already failed or the group finished.
-    pub fn spawn<F>(&self, future: F) -> Result<TaskId, SpawnError>
+    pub fn spawn<F>(&self, future: F) -> Result<ChildHandle, SpawnError>
     where
         F: Future<Output = Result<T, E>> + 'static,
     {
@@ -331,7 +501,7 @@ pub struct Join<T, E> {
 }
 
 impl<T, E> Future for Join<T, E> {
-    type Output = Result<Vec<T>, GroupError<E>>;
+    type Output = Result<Vec<T>, GroupError<E, T>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let group = self
@@ -354,17 +524,19 @@ impl<T, E> Future for Join<T, E> {
             }
             let mut child = g.children[i].take().expect("checked above");
             g.done += 1;
-            let failure = match child.try_result().expect("child is done") {
+            let (failure, outcome) = match child.try_result().expect("child is done") {
                 Ok(Ok(v)) => {
                     g.results[i] = Some(v);
-                    None
+                    (None, ChildOutcome::Succeeded)
                 }
-                Ok(Err(e)) => Some(ChildError::Err(e)),
-                Err(e) if e.is_panic() => Some(ChildError::Panicked(e)),
-                Err(_) => None, // cancelled by the group
+                Ok(Err(e)) => (Some(ChildError::Err(e)), ChildOutcome::Failed),
+                Err(e) if e.is_panic() => (Some(ChildError::Panicked(e)), ChildOutcome::Failed),
+                Err(_) if g.cancelled => (Some(ChildError::Cancelled), ChildOutcome::Cancelled),
+                Err(_) => (None, ChildOutcome::Cancelled), // by a sibling's failure
             };
+            g.outcomes[i].set(Some(outcome));
             if let Some(f) = failure {
-                g.errors.push(f);
+                g.errors.push((i, f));
                 if g.state == State::Open {
                     g.state = State::Failing;
                     g.cancel_running();
@@ -382,11 +554,19 @@ impl<T, E> Future for Join<T, E> {
                 .map(|r| r.expect("every child succeeded"))
                 .collect())
         } else {
-            let mut errors = std::mem::take(&mut g.errors).into_iter();
-            let first = errors.next().expect("not empty");
+            // Real failures before the cancellations `cancel()` caused.
+            let mut errors = std::mem::take(&mut g.errors);
+            errors.sort_by_key(|(_, e)| matches!(e, ChildError::Cancelled));
+            let mut errors = errors.into_iter();
+            let (fi, first) = errors.next().expect("not empty");
+            let (other_children, others): (Vec<_>, Vec<_>) =
+                errors.map(|(i, e)| (g.infos[i].clone(), e)).unzip();
             Err(GroupError {
                 first,
-                others: errors.collect(),
+                first_child: g.infos[fi].clone(),
+                others,
+                other_children,
+                completed: std::mem::take(&mut g.results),
             })
         };
         drop(guard);
