@@ -2,26 +2,13 @@
 //! the results the rules of `wait` and `TaskGroup` predict (virtual time, fixed seeds).
 
 mod common;
-use common::{paused, quiet_panics};
+use common::{paused, quiet_panics, Rng};
 use runtime::time::Instant;
 use runtime::{ChildError, ReturnWhen, Task, TaskGroup};
 use std::time::Duration;
 
 /// Random cases per property (fewer under Miri, which is ~1000x slower).
 const CASES: usize = if cfg!(miri) { 8 } else { 300 };
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Kind {

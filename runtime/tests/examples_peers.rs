@@ -3,6 +3,8 @@
 //! and `per_core` against many clients. A peer that is not installed skips its test
 //! with a printed reason. The example binaries are the ones `cargo test` builds.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
@@ -347,13 +349,7 @@ fn echo_client_talks_to_a_python_asyncio_echo_server() {
 }
 
 fn rss_kib_of(pid: u32) -> usize {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
+    common::rss_kib(&pid.to_string())
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //! random cancellation: nothing is lost, FIFO is kept, nobody waits while they could go.
 
 mod common;
-use common::paused;
+use common::{paused, Rng};
 use runtime::sync::{mpsc, LifoQueue, Lock, PriorityQueue, Queue, Semaphore};
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -189,22 +189,6 @@ fn handed_over_permits_and_locks_are_not_taken_by_newcomers() {
 // ---- property tests ----
 
 const CASES: u64 = if cfg!(miri) { 20 } else { 3000 };
-
-struct Rng(u64);
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 #[derive(Clone, Copy, Debug)]
 enum Op {

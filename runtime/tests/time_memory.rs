@@ -2,6 +2,8 @@
 //! the process within a few MiB of where it started (alone in this binary, so that no
 //! other test moves the RSS).
 
+mod common;
+
 use std::future::Future;
 use std::io::Write;
 use std::pin::Pin;
@@ -9,13 +11,7 @@ use std::task::{Context, Waker};
 use std::time::Duration;
 
 fn rss_kib() -> usize {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
+    common::rss_kib("self")
 }
 
 #[test]

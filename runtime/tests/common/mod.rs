@@ -129,3 +129,33 @@ pub async fn tcp_pair() -> (runtime::net::TcpStream, runtime::net::TcpStream) {
     let (server, _) = listener.accept().await.unwrap();
     (connect.await.unwrap(), server)
 }
+
+/// A small seeded generator (xorshift) for property tests: the same seed, the same cases.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// A generator for `seed` (any value, 0 included).
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// The resident set size of process `pid` ("self" for this one), in KiB (Linux: /proc).
+pub fn rss_kib(pid: &str) -> usize {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
