@@ -532,3 +532,12 @@ fn the_run_in_executor_future_has_concurrent_futures_methods() {
         assert_eq!(queued.await, Err(runtime::pool::PoolError::Cancelled));
     });
 }
+
+#[test]
+fn spawn_blocking_is_run_in_executor() {
+    runtime::run(async {
+        let h = runtime::spawn_blocking(|| std::thread::current().name().map(str::to_owned));
+        let name = h.await.unwrap().unwrap();
+        assert!(name.starts_with("runtime-blocking"), "{name}");
+    });
+}
