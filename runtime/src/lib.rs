@@ -43,8 +43,18 @@ pub use combine::{
     InvalidState, Outcome, Promise, PromiseError, ReturnWhen, SpawnError, TaskGroup,
 };
 pub use event_loop::{
-    run, AlreadyRunning, Builder, Handle, LoopClosed, RemoteTask, Runtime, UnhandledPanic,
+    run, AlreadyRunning, Builder, Handle, LoopClosed, RemoteTask, Runtime, RuntimeMetrics,
+    UnhandledPanic,
 };
+
+/// A snapshot of the running loop's counters (see [`RuntimeMetrics`]).
+///
+/// # Panics
+///
+/// Outside a running loop.
+pub fn metrics() -> RuntimeMetrics {
+    event_loop::context::expect_core(|core| core.metrics())
+}
 /// tokio's name for [`run_in_executor`] (the same function).
 pub use pool::run_in_executor as spawn_blocking;
 pub use pool::{run_in_executor, run_in_executor_on, run_in_executor_with_token};

@@ -50,12 +50,28 @@ pub(crate) struct Core {
     /// Tasks left in the batch `turn_main` is running (L3: a batch is what was ready when
     /// it started).
     batch_left: Cell<usize>,
+    /// Counters behind `RuntimeMetrics` (loop-local, no atomics).
+    pub(crate) stats: Stats,
     /// The default pool of `run_in_executor`, started on first use.
     blocking: RefCell<Option<crate::pool::ThreadPoolExecutor>>,
     pub(crate) max_blocking_threads: Cell<usize>,
     /// `run_in_executor` jobs whose future is still awaited: a paused clock must not jump
     /// while one runs (its result would look infinitely slow).
     blocking_in_flight: Cell<usize>,
+}
+
+/// The loop's counters (see `RuntimeMetrics`); updated once per batch or per park, not
+/// per poll.
+#[derive(Default)]
+pub(crate) struct Stats {
+    pub(crate) polls: Cell<u64>,
+    pub(crate) turns: Cell<u64>,
+    pub(crate) parks: Cell<u64>,
+    pub(crate) remote_wakes: Cell<u64>,
+    pub(crate) idle: Cell<Duration>,
+    /// Time spent inside `block_on`/`turn`, and since when the current one runs.
+    pub(crate) running: Cell<Duration>,
+    pub(crate) running_since: Cell<Option<std::time::Instant>>,
 }
 
 /// The waker of the future passed to `block_on`, which is not a task.
@@ -95,6 +111,24 @@ impl Wake for MainWake {
     }
 }
 
+/// Ends a `running` span (nested spans count once).
+pub(crate) struct RunningGuard<'a> {
+    core: &'a Core,
+    outer: bool,
+}
+
+impl Drop for RunningGuard<'_> {
+    fn drop(&mut self) {
+        if self.outer {
+            return;
+        }
+        let st = &self.core.stats;
+        if let Some(t) = st.running_since.take() {
+            st.running.set(st.running.get() + t.elapsed());
+        }
+    }
+}
+
 impl Core {
     pub(crate) fn new(shared: Arc<Shared>, reactor: Reactor, clock: Clock) -> Core {
         Core {
@@ -117,6 +151,7 @@ impl Core {
             in_block_on: Cell::new(false),
             main_queued: Cell::new(false),
             batch_left: Cell::new(0),
+            stats: Stats::default(),
             blocking: RefCell::new(None),
             max_blocking_threads: Cell::new(512),
             blocking_in_flight: Cell::new(0),
@@ -252,6 +287,7 @@ impl Core {
                 self.wait_and_collect(None);
             }
             self.batch_left.set(self.ready.borrow().len());
+            self.stats.turns.set(self.stats.turns.get() + 1);
         }
         // The batch's bookkeeping lives in locals while tasks run (nothing a task does
         // touches it: `block_on` cannot nest) and goes back to the cells on exit.
@@ -275,11 +311,52 @@ impl Core {
         self.batch_left.set(left);
         self.polls_since_io
             .set(self.polls_since_io.get().saturating_add(polled));
+        self.stats
+            .polls
+            .set(self.stats.polls.get() + u64::from(polled));
         main_due
     }
 
     pub(crate) fn has_ready(&self) -> bool {
         !self.ready.borrow().is_empty()
+    }
+
+    /// Marks the loop running (`block_on`, `turn`) for `busy_time`; the guard ends it.
+    pub(crate) fn running(&self) -> RunningGuard<'_> {
+        let outer = self.stats.running_since.get().is_some();
+        if !outer {
+            self.stats
+                .running_since
+                .set(Some(std::time::Instant::now()));
+        }
+        RunningGuard { core: self, outer }
+    }
+
+    /// A snapshot of the counters.
+    pub(crate) fn metrics(&self) -> super::metrics::RuntimeMetrics {
+        let st = &self.stats;
+        let mut running = st.running.get();
+        if let Some(t) = st.running_since.get() {
+            running += t.elapsed();
+        }
+        let (blocking_threads, blocking_jobs_queued) = match &*self.blocking.borrow() {
+            Some(pool) => (pool.threads(), pool.queued()),
+            None => (0, 0),
+        };
+        let mut m = super::metrics::RuntimeMetrics::default();
+        m.tasks_spawned = self.next_id.get() - 1;
+        m.tasks_alive = self.live_tasks();
+        m.polls = st.polls.get();
+        m.turns = st.turns.get();
+        m.parks = st.parks.get();
+        m.timers_pending = self.timers.borrow().len();
+        m.io_sources = self.reactor.sources();
+        m.remote_wakes = st.remote_wakes.get();
+        m.blocking_threads = blocking_threads;
+        m.blocking_jobs_queued = blocking_jobs_queued;
+        m.idle_time = st.idle.get();
+        m.busy_time = running.saturating_sub(st.idle.get());
+        m
     }
 
     pub(crate) fn live_tasks(&self) -> usize {
@@ -291,6 +368,7 @@ impl Core {
     /// the batch of tasks that is ready at that moment. Returns how many tasks it polled.
     pub(crate) fn turn(&self, max_wait: Option<Duration>) -> usize {
         self.wait_and_collect(max_wait);
+        self.stats.turns.set(self.stats.turns.get() + 1);
         self.run_batch()
     }
 
@@ -351,12 +429,15 @@ impl Core {
             if may_block && !self.shared.remote.park_begin() {
                 timeout = Some(Duration::ZERO);
             }
+            let parked_at = may_block.then(std::time::Instant::now);
             {
                 let mut wakers = self.wakers.borrow_mut();
                 self.reactor.poll(timeout, &mut wakers);
             }
-            if may_block {
+            if let Some(t) = parked_at {
                 self.shared.remote.park_end();
+                self.stats.parks.set(self.stats.parks.get() + 1);
+                self.stats.idle.set(self.stats.idle.get() + t.elapsed());
             }
             self.polls_since_io.set(0);
             self.wake_collected();
@@ -364,6 +445,9 @@ impl Core {
         self.drain_remote();
         if self.main.is_woken() && self.main.take_woken() {
             self.schedule_main(); // woken from another thread
+            self.stats
+                .remote_wakes
+                .set(self.stats.remote_wakes.get() + 1);
         }
         if let Some(deadline) = advance_to {
             let woke = self.has_ready() || self.shared.remote.has_pending();
@@ -389,6 +473,9 @@ impl Core {
         }
         let mut items = std::mem::take(&mut *self.injected.borrow_mut());
         self.shared.remote.drain_into(&mut items);
+        self.stats
+            .remote_wakes
+            .set(self.stats.remote_wakes.get() + items.len() as u64);
         for item in items.drain(..) {
             match item {
                 Injected::Wake(w) => self.schedule_local(w.0),
@@ -441,6 +528,7 @@ impl Core {
         }
         self.polls_since_io
             .set(self.polls_since_io.get().saturating_add(n as u32));
+        self.stats.polls.set(self.stats.polls.get() + n as u64);
         n
     }
 

@@ -23,6 +23,8 @@
 
 pub(crate) mod context;
 pub(crate) mod core;
+mod metrics;
+pub use metrics::RuntimeMetrics;
 mod handle;
 pub(crate) mod remote;
 /// The primitives `remote.rs` is written against (loom's in `tests/loom_remote.rs`).
@@ -313,6 +315,7 @@ impl Runtime {
         core.in_block_on.set(true);
         // Cleared on every exit, including a panic in the future or the policy check.
         let _in_block_on = ResetOnDrop(&core.in_block_on);
+        let _running = core.running();
         // The main future is a task in the ready order (L1): it is polled when its place
         // in the ready queue comes, after the tasks woken before it.
         core.start_main();
@@ -351,7 +354,10 @@ impl Runtime {
         let Some(_enter) = Enter::new(core) else {
             panic!("Runtime::turn: {}", AlreadyRunning(()));
         };
-        let n = core.turn(Some(max_wait));
+        let n = {
+            let _running = core.running();
+            core.turn(Some(max_wait))
+        };
         self.check_fatal();
         n
     }
@@ -372,6 +378,11 @@ impl Runtime {
     /// How many tasks are alive (spawned and not yet finished).
     pub fn alive_tasks(&self) -> usize {
         self.core.live_tasks()
+    }
+
+    /// A snapshot of this loop's counters (see [`RuntimeMetrics`]).
+    pub fn metrics(&self) -> RuntimeMetrics {
+        self.core.metrics()
     }
 
     /// The configured limit of blocking-pool threads.

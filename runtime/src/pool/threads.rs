@@ -267,6 +267,11 @@ impl ThreadPoolExecutor {
         lock(&self.shared).threads
     }
 
+    /// How many jobs wait in the queue (not started).
+    pub fn queued(&self) -> usize {
+        lock(&self.shared).jobs.len()
+    }
+
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.shared
     }

@@ -134,6 +134,11 @@ impl Reactor {
         ))
     }
 
+    /// How many counted I/O sources are registered.
+    pub(crate) fn sources(&self) -> usize {
+        self.count.get()
+    }
+
     /// True while at least one I/O source is registered.
     pub(crate) fn has_sources(&self) -> bool {
         self.count.get() > 0

@@ -84,7 +84,6 @@ impl Timers {
         self.live == 0
     }
 
-    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.live
     }
