@@ -343,20 +343,21 @@ impl Core {
             Some(pool) => (pool.threads(), pool.queued()),
             None => (0, 0),
         };
-        let mut m = super::metrics::RuntimeMetrics::default();
-        m.tasks_spawned = self.next_id.get() - 1;
-        m.tasks_alive = self.live_tasks();
-        m.polls = st.polls.get();
-        m.turns = st.turns.get();
-        m.parks = st.parks.get();
-        m.timers_pending = self.timers.borrow().len();
-        m.io_sources = self.reactor.sources();
-        m.remote_wakes = st.remote_wakes.get();
-        m.blocking_threads = blocking_threads;
-        m.blocking_jobs_queued = blocking_jobs_queued;
-        m.idle_time = st.idle.get();
-        m.busy_time = running.saturating_sub(st.idle.get());
-        m
+        super::metrics::RuntimeMetrics {
+            tasks_spawned: self.next_id.get() - 1,
+            tasks_alive: self.live_tasks(),
+            polls: st.polls.get(),
+            turns: st.turns.get(),
+            parks: st.parks.get(),
+            slow_polls: 0,
+            timers_pending: self.timers.borrow().len(),
+            io_sources: self.reactor.sources(),
+            remote_wakes: st.remote_wakes.get(),
+            blocking_threads,
+            blocking_jobs_queued,
+            busy_time: running.saturating_sub(st.idle.get()),
+            idle_time: st.idle.get(),
+        }
     }
 
     pub(crate) fn live_tasks(&self) -> usize {
