@@ -273,6 +273,56 @@ fn check(seed: u64, rec: &Record, left: Vec<u64>, pending: &[(Op, bool)], full: 
     }
 }
 
+/// Plays `plan` on the running loop: each actor arrives at its second and acts through
+/// `act(actor, arrival)`; those with a `cancel_at` are cancelled then. After 10 s of
+/// virtual time, gives each actor's op and whether it still waits, and the tasks.
+async fn play<F, Fut>(
+    plan: &[Actor],
+    rec: &Rc<Record>,
+    act: F,
+) -> (Vec<(Op, bool)>, Vec<runtime::Task<()>>)
+where
+    F: Fn(Actor, u64) -> Fut + Clone + 'static,
+    Fut: std::future::Future<Output = ()> + 'static,
+{
+    let tasks: Vec<_> = plan
+        .iter()
+        .map(|&a| {
+            let (rec, act) = (rec.clone(), act.clone());
+            runtime::spawn(async move {
+                runtime::sleep(Duration::from_secs(a.at)).await;
+                let me = rec.arrive();
+                act(a, me).await;
+            })
+        })
+        .collect();
+    for (a, t) in plan.iter().zip(&tasks) {
+        if let Some(at) = a.cancel_at {
+            let handle = t.cancel_handle();
+            runtime::spawn(async move {
+                runtime::sleep(Duration::from_secs(at)).await;
+                handle.cancel();
+            })
+            .detach();
+        }
+    }
+    runtime::sleep(Duration::from_secs(10)).await;
+    let pending = plan
+        .iter()
+        .zip(&tasks)
+        .map(|(a, t)| (a.op, !t.is_done()))
+        .collect();
+    (pending, tasks)
+}
+
+/// Cancels every actor and lets the cancellations run.
+async fn stop(tasks: Vec<runtime::Task<()>>) {
+    for t in &tasks {
+        t.cancel();
+    }
+    runtime::yield_now().await;
+}
+
 #[test]
 fn queue_newcomers_never_pass_woken_waiters_under_random_cancellation() {
     for seed in 0..CASES {
@@ -282,12 +332,10 @@ fn queue_newcomers_never_pass_woken_waiters_under_random_cancellation() {
         let rec = Rc::new(Record::default());
         let q = Rc::new(Queue::with_maxsize(maxsize));
         paused().block_on(async {
-            let mut tasks = Vec::new();
-            for a in plan.iter().copied() {
-                let (q, rec) = (q.clone(), rec.clone());
-                tasks.push(runtime::spawn(async move {
-                    runtime::sleep(Duration::from_secs(a.at)).await;
-                    let me = rec.arrive();
+            let (qa, ra) = (q.clone(), rec.clone());
+            let act = move |a: Actor, me: u64| {
+                let (q, rec) = (qa.clone(), ra.clone());
+                async move {
                     match a.op {
                         Op::Get => {
                             let v = q.get().await.unwrap();
@@ -308,31 +356,11 @@ fn queue_newcomers_never_pass_woken_waiters_under_random_cancellation() {
                             }
                         }
                     }
-                }));
-            }
-            let cancels: Vec<_> = plan
-                .iter()
-                .zip(&tasks)
-                .filter_map(|(a, t)| a.cancel_at.map(|c| (c, t.cancel_handle())))
-                .collect();
-            for (at, handle) in cancels {
-                runtime::spawn(async move {
-                    runtime::sleep(Duration::from_secs(at)).await;
-                    handle.cancel();
-                })
-                .detach();
-            }
-            runtime::sleep(Duration::from_secs(10)).await;
-            let pending: Vec<_> = plan
-                .iter()
-                .zip(&tasks)
-                .map(|(a, t)| (a.op, !t.is_done()))
-                .collect();
+                }
+            };
+            let (pending, tasks) = play(&plan, &rec, act).await;
             let full = q.is_full();
-            for t in &tasks {
-                t.cancel();
-            }
-            runtime::yield_now().await;
+            stop(tasks).await;
             let mut left = Vec::new();
             while let Ok(v) = q.try_get() {
                 left.push(v);
@@ -352,12 +380,10 @@ fn mpsc_senders_never_pass_woken_senders_under_random_cancellation() {
         let (tx, rx) = mpsc::channel::<u64>(cap);
         let rx = Rc::new(RefCell::new(rx));
         paused().block_on(async {
-            let mut tasks = Vec::new();
-            for a in plan.iter().copied() {
-                let (tx, rx, rec) = (tx.clone(), rx.clone(), rec.clone());
-                tasks.push(runtime::spawn(async move {
-                    runtime::sleep(Duration::from_secs(a.at)).await;
-                    let me = rec.arrive();
+            let (ta, rxa, ra) = (tx.clone(), rx.clone(), rec.clone());
+            let act = move |a: Actor, me: u64| {
+                let (tx, rx, rec) = (ta.clone(), rxa.clone(), ra.clone());
+                async move {
                     match a.op {
                         // One receiver: a receive is a try_recv at its arrival.
                         Op::Get | Op::TryGet => {
@@ -375,36 +401,25 @@ fn mpsc_senders_never_pass_woken_senders_under_random_cancellation() {
                             }
                         }
                     }
-                }));
-            }
-            for (a, t) in plan.iter().zip(&tasks) {
-                if let Some(at) = a.cancel_at {
-                    let handle = t.cancel_handle();
-                    runtime::spawn(async move {
-                        runtime::sleep(Duration::from_secs(at)).await;
-                        handle.cancel();
-                    })
-                    .detach();
                 }
-            }
-            runtime::sleep(Duration::from_secs(10)).await;
-            let pending: Vec<_> = plan
-                .iter()
-                .zip(&tasks)
-                .map(|(a, t)| {
-                    let op = if matches!(a.op, Op::Put) {
-                        Op::Put
-                    } else {
-                        Op::TryPut
-                    };
-                    (op, !t.is_done())
+            };
+            let (pending, tasks) = play(&plan, &rec, act).await;
+            // Only senders can wait (receives are try_recv).
+            let pending: Vec<_> = pending
+                .into_iter()
+                .map(|(op, p)| {
+                    (
+                        if matches!(op, Op::Put) {
+                            Op::Put
+                        } else {
+                            Op::TryPut
+                        },
+                        p,
+                    )
                 })
                 .collect();
             let full = rx.borrow().len() == cap;
-            for t in &tasks {
-                t.cancel();
-            }
-            runtime::yield_now().await;
+            stop(tasks).await;
             let mut left = Vec::new();
             while let Ok(v) = rx.borrow_mut().try_recv() {
                 left.push(v);
