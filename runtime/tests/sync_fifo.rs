@@ -454,3 +454,37 @@ fn a_stackless_receiver_handed_a_value_keeps_it_against_a_newcomer() {
         assert_eq!(newcomer.await.unwrap(), 2);
     });
 }
+
+/// The second half of the barging bug: a getter that took its item must not wake the next
+/// getter "for the rest" when the rest is already owed to another woken getter; the woken
+/// one would find nothing and lose its place to a newcomer.
+#[test]
+fn a_getter_woken_for_an_item_owed_to_another_keeps_its_place() {
+    use common::Log;
+    let log = Log::default();
+    paused().block_on(async {
+        let q = Rc::new(Queue::new());
+        let getter = |name: &'static str| {
+            let (q, l) = (q.clone(), log.clone());
+            runtime::spawn(async move {
+                let v = q.get().await.unwrap();
+                l.push(format!("{name} got {v}"));
+            })
+        };
+        let g0 = getter("g0");
+        let g1 = getter("g1");
+        let g2 = getter("g2");
+        runtime::yield_now().await; // g0, g1, g2 wait, in that order
+        q.try_put(1).unwrap(); // owed to g0
+        q.try_put(2).unwrap(); // owed to g1
+        let g3 = getter("g3"); // a newcomer, queued behind g0 and g1
+        runtime::yield_now().await; // g0, g1 take theirs; g3 arrives and waits
+        runtime::yield_now().await;
+        q.try_put(3).unwrap(); // g2 waited longest
+        q.try_put(4).unwrap();
+        for t in [g0, g1, g2, g3] {
+            t.await.unwrap();
+        }
+    });
+    assert_eq!(log.take(), ["g0 got 1", "g1 got 2", "g2 got 3", "g3 got 4"]);
+}
