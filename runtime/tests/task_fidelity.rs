@@ -202,3 +202,58 @@ fn a_shared_task_gives_its_outcome_to_every_awaiter_and_combinator() {
         ["awaiter 0 got 7", "awaiter 1 got 7", "awaiter 2 got 7"]
     );
 }
+
+#[test]
+#[cfg_attr(miri, ignore = "uses a socket (epoll)")]
+fn wait_all_blocked_returns_once_every_other_task_waits() {
+    let log = Log::default();
+    paused().block_on(async {
+        let event = std::rc::Rc::new(runtime::sync::Event::new());
+        let workers: Vec<_> = (0..3)
+            .map(|i| {
+                let (l, e) = (log.clone(), event.clone());
+                runtime::spawn(async move {
+                    for _ in 0..i + 2 {
+                        runtime::yield_now().await;
+                    }
+                    l.push(format!("worker {i} waits"));
+                    e.wait().await;
+                    l.push(format!("worker {i} released"));
+                })
+            })
+            .collect();
+        // A task that waits on a socket whose data already arrived is not blocked.
+        let (mut a, b) = common::tcp_pair().await;
+        let l = log.clone();
+        let reader = runtime::spawn(async move {
+            let mut b = b;
+            let mut buf = [0u8; 4];
+            b.read_exact(&mut buf).await.unwrap();
+            l.push("reader got its bytes");
+            std::future::pending::<()>().await
+        });
+        a.write_all(b"ping").await.unwrap();
+        runtime::task::wait_all_blocked().await;
+        log.push("all blocked");
+        event.set();
+        runtime::task::wait_all_blocked().await;
+        reader.cancel();
+        for w in workers {
+            w.await.unwrap();
+        }
+    });
+    let got = log.take();
+    let blocked_at = got.iter().position(|s| s == "all blocked").unwrap();
+    let mut before: Vec<_> = got[..blocked_at].to_vec();
+    before.sort();
+    assert_eq!(
+        before,
+        [
+            "reader got its bytes",
+            "worker 0 waits",
+            "worker 1 waits",
+            "worker 2 waits"
+        ]
+    );
+    assert_eq!(got.len(), blocked_at + 4, "{got:?}");
+}

@@ -317,6 +317,11 @@ impl Core {
         main_due
     }
 
+    /// Makes the next batch poll I/O (see `task::wait_all_blocked`).
+    pub(crate) fn force_io_check(&self) {
+        self.polls_since_io.set(IO_CHECK_INTERVAL);
+    }
+
     pub(crate) fn has_ready(&self) -> bool {
         !self.ready.borrow().is_empty()
     }

@@ -99,6 +99,56 @@ pub fn spawn<F: Future + 'static>(future: F) -> Task<F::Output> {
     context::expect_core(|core| core.spawn(future, None))
 }
 
+/// Returns once every other task of the loop is blocked (Trio's `wait_all_tasks_blocked`):
+/// nothing else is ready to run and nothing is on its way from another thread, so the
+/// others have run as far as they can. For tests: "let everything settle, then look".
+///
+/// The caller yields until the ready queue (the main future included) is empty when its
+/// own turn comes, twice in a row with an I/O poll in between; due timers and I/O
+/// readiness are collected between those batches, so a task woken by either runs first.
+///
+/// # Panics
+///
+/// Outside a running loop.
+///
+/// # Examples
+///
+/// ```
+/// use std::{cell::Cell, rc::Rc};
+///
+/// runtime::run(async {
+///     let steps = Rc::new(Cell::new(0));
+///     let s = steps.clone();
+///     let _worker = runtime::spawn(async move {
+///         for _ in 0..5 {
+///             s.set(s.get() + 1);
+///             runtime::yield_now().await;
+///         }
+///         std::future::pending::<()>().await // blocked from here on
+///     });
+///     runtime::task::wait_all_blocked().await;
+///     assert_eq!(steps.get(), 5);
+/// });
+/// ```
+pub async fn wait_all_blocked() {
+    let mut looked_at_io = false;
+    loop {
+        crate::yield_now().await;
+        let settled =
+            context::expect_core(|core| !core.has_ready() && !core.shared.remote.has_pending());
+        if !settled {
+            looked_at_io = false;
+        } else if looked_at_io {
+            return;
+        } else {
+            // Quiet: make the next batch poll I/O too (not only every 64 polls), and look
+            // once more, so that a socket that is already readable wakes its task first.
+            context::expect_core(|core| core.force_io_check());
+            looked_at_io = true;
+        }
+    }
+}
+
 /// The id of the task being polled right now, or `None` in the `block_on` future and
 /// outside a loop (asyncio `current_task`).
 pub fn current_id() -> Option<TaskId> {
