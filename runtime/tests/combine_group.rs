@@ -353,3 +353,26 @@ fn group_spawner_is_exported_at_the_root() {
         assert!(g.join().await.unwrap().is_empty());
     });
 }
+
+#[test]
+fn a_child_cancelled_through_its_handle_does_not_stop_its_siblings() {
+    paused().block_on(async {
+        let g: TaskGroup<u64> = TaskGroup::new();
+        let alone = g.spawn_ok(std::future::pending()).unwrap();
+        let sibling = g
+            .spawn_ok(async {
+                runtime::sleep(2 * S).await;
+                2
+            })
+            .unwrap();
+        runtime::sleep(S).await;
+        alone.cancel();
+        let start = runtime::time::Instant::now();
+        let err = g.join().await.unwrap_err(); // panicked before ("every child succeeded")
+        assert_eq!(start.elapsed(), S, "the sibling ran to its end");
+        assert!(matches!(err.first, ChildError::Cancelled));
+        assert_eq!(err.first_child.id, alone.id());
+        assert_eq!(err.completed, [None, Some(2)]);
+        assert_eq!(sibling.outcome(), Some(runtime::ChildOutcome::Succeeded));
+    });
+}

@@ -101,6 +101,18 @@ impl Drop for Flag {
     }
 }
 
+/// A waker whose `Drop` spawns a pending task that sets `dropped` when it is dropped.
+fn spawns_on_drop(dropped: std::sync::Arc<std::sync::atomic::AtomicBool>) -> std::task::Waker {
+    hook_waker(move || {
+        let flag = Flag(dropped);
+        runtime::spawn(async move {
+            let _flag = flag;
+            std::future::pending::<()>().await
+        })
+        .detach();
+    })
+}
+
 /// Polls `fut` once with `waker`, so that the loop keeps `waker` registered.
 fn register_with<F: std::future::Future + Unpin>(fut: &mut F, waker: &std::task::Waker) {
     let mut cx = std::task::Context::from_waker(waker);
@@ -113,14 +125,7 @@ fn a_task_spawned_from_a_timer_wakers_drop_during_teardown_is_dropped() {
     let rt = runtime::Runtime::new().unwrap();
     let d = dropped.clone();
     rt.block_on(async move {
-        let waker = hook_waker(move || {
-            let flag = Flag(d);
-            runtime::spawn(async move {
-                let _flag = flag;
-                std::future::pending::<()>().await
-            })
-            .detach();
-        });
+        let waker = spawns_on_drop(d);
         let mut sleep = runtime::sleep(std::time::Duration::from_secs(3600));
         register_with(&mut sleep, &waker);
         drop(waker);
@@ -162,14 +167,7 @@ fn a_task_spawned_from_an_io_wakers_drop_during_teardown_is_dropped() {
     let d = dropped.clone();
     let listener = rt.block_on(async move {
         let listener = runtime::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let waker = hook_waker(move || {
-            let flag = Flag(d);
-            runtime::spawn(async move {
-                let _flag = flag;
-                std::future::pending::<()>().await
-            })
-            .detach();
-        });
+        let waker = spawns_on_drop(d);
         {
             let mut accept = std::pin::pin!(listener.accept());
             let mut cx = std::task::Context::from_waker(&waker);

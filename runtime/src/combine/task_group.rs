@@ -20,8 +20,9 @@ pub enum ChildError<E> {
     Err(E),
     /// The child panicked.
     Panicked(TaskError),
-    /// The child was cancelled by [`TaskGroup::cancel`] before it finished (asyncio: the
-    /// group's `CancelledError`).
+    /// The child was cancelled before it finished, by [`TaskGroup::cancel`] or through its
+    /// [`ChildHandle`] (its output is missing; a cancellation caused by a sibling's failure
+    /// is not listed).
     Cancelled,
 }
 
@@ -310,6 +311,24 @@ pub enum ChildOutcome {
 /// A child of a [`TaskGroup`], as `spawn` returns it (asyncio's `tg.create_task()` gives
 /// the `Task`): its id and name, a way to cancel it, whether it is done, and its outcome
 /// once the group has seen it finish.
+///
+/// # Examples
+///
+/// ```
+/// use runtime::{ChildOutcome, TaskGroup};
+///
+/// runtime::run(async {
+///     let group: TaskGroup<u32> = TaskGroup::new();
+///     let one = group.spawn_named("one", async { Ok(1) }).unwrap();
+///     let never = group.spawn_ok(std::future::pending()).unwrap();
+///     never.cancel(); // cancelling one child is not a failure of the group
+///     assert_eq!(one.name().as_deref(), Some("one"));
+///     let err = group.join().await.unwrap_err(); // ...but its output is missing
+///     assert!(err.completed[0] == Some(1));
+///     assert_eq!(one.outcome(), Some(ChildOutcome::Succeeded));
+///     assert_eq!(never.outcome(), Some(ChildOutcome::Cancelled));
+/// });
+/// ```
 #[derive(Clone)]
 pub struct ChildHandle {
     info: ChildInfo,
@@ -329,7 +348,8 @@ impl ChildHandle {
     }
 
     /// Cancels this child (asyncio's `task.cancel()`): it counts as cancelled, not as a
-    /// failure; the group goes on.
+    /// failure, so its siblings go on; `join` then reports it as
+    /// [`ChildError::Cancelled`] (its output is missing) after they finished.
     pub fn cancel(&self) -> bool {
         self.cancel.cancel()
     }
@@ -531,13 +551,19 @@ impl<T, E> Future for Join<T, E> {
                 }
                 Ok(Err(e)) => (Some(ChildError::Err(e)), ChildOutcome::Failed),
                 Err(e) if e.is_panic() => (Some(ChildError::Panicked(e)), ChildOutcome::Failed),
-                Err(_) if g.cancelled => (Some(ChildError::Cancelled), ChildOutcome::Cancelled),
-                Err(_) => (None, ChildOutcome::Cancelled), // by a sibling's failure
+                // Cancelled by a sibling's failure: that failure is the group's error.
+                Err(_) if g.state == State::Failing && !g.cancelled => {
+                    (None, ChildOutcome::Cancelled)
+                }
+                // By `TaskGroup::cancel`, or alone through its handle: not a failure (the
+                // siblings go on), but its output is missing, so `join` reports it.
+                Err(_) => (Some(ChildError::Cancelled), ChildOutcome::Cancelled),
             };
             g.outcomes[i].set(Some(outcome));
             if let Some(f) = failure {
+                let fails = !matches!(f, ChildError::Cancelled);
                 g.errors.push((i, f));
-                if g.state == State::Open {
+                if fails && g.state == State::Open {
                     g.state = State::Failing;
                     g.cancel_running();
                 }

@@ -152,6 +152,28 @@ pub const DEFAULT_LIMIT: usize = 64 * 1024;
 ///
 /// It travels inside an [`io::Error`] of kind `InvalidData`; get it back with
 /// [`LimitOverrunError::from_io`].
+///
+/// # Examples
+///
+/// ```
+/// use runtime::net::{open_connection_with_limit, start_server, LimitOverrunError};
+///
+/// runtime::run(async {
+///     let server = start_server(
+///         |_r, mut w| async move {
+///             w.write(&[b'x'; 100]); // no newline
+///             w.drain().await.unwrap();
+///         },
+///         "127.0.0.1:0",
+///     )
+///     .unwrap();
+///     let (mut r, _w) = open_connection_with_limit(server.local_addr(), 16).await.unwrap();
+///     let e = r.readuntil(b"\n").await.unwrap_err();
+///     let over = LimitOverrunError::from_io(&e).unwrap();
+///     assert_eq!((over.operation, over.limit), ("readuntil", 16));
+///     server.close();
+/// });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LimitOverrunError {
     /// The operation that hit the limit: `"readuntil"` or `"readline"`.

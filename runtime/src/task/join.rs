@@ -309,6 +309,18 @@ fn cancel_raw(raw: TaskRef) -> bool {
 
 /// A [`Task`] that is cancelled when this handle is dropped ([`Task::abort_on_drop`]).
 /// Await it like the task; [`detach`](AbortOnDrop::detach) gives the plain `Task` back.
+///
+/// # Examples
+///
+/// ```
+/// runtime::run(async {
+///     let owned = runtime::spawn(std::future::pending::<()>()).abort_on_drop();
+///     let watch = owned.task().cancel_handle();
+///     drop(owned); // cancels the task (a plain `Task` would be detached)
+///     runtime::yield_now().await;
+///     assert!(watch.is_cancelled());
+/// });
+/// ```
 #[must_use = "dropping an `AbortOnDrop` cancels its task"]
 pub struct AbortOnDrop<T> {
     task: Option<Task<T>>,
