@@ -20,8 +20,9 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
     expand(args.into(), item.into(), Kind::Main).into()
 }
 
-/// `#[runtime::test]` / `#[runtime::test(start_paused = true)]`: runs an `async fn` test
-/// on a fresh loop.
+/// `#[runtime::test]` / `#[runtime::test(start_paused = true)]` /
+/// `#[runtime::test(seed = 42)]`: runs an `async fn` test on a fresh loop (paused clock,
+/// seeded scheduling).
 #[proc_macro_attribute]
 pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
     expand(args.into(), item.into(), Kind::Test).into()
@@ -44,6 +45,8 @@ impl Kind {
 
 struct Config {
     start_paused: bool,
+    /// `#[runtime::test(seed = N)]`: seeded scheduling.
+    seed: Option<u64>,
     /// `#[runtime::main(process_pool = REGISTRY)]`: serve as a pool worker if asked to.
     process_pool: Option<syn::Expr>,
 }
@@ -90,6 +93,7 @@ fn error_stub(func: ItemFn) -> TokenStream2 {
 fn parse_config(args: TokenStream2, kind: Kind) -> syn::Result<Config> {
     let mut cfg = Config {
         start_paused: false,
+        seed: None,
         process_pool: None,
     };
     let metas = Punctuated::<Meta, Token![,]>::parse_terminated.parse2(args)?;
@@ -114,11 +118,26 @@ fn parse_config(args: TokenStream2, kind: Kind) -> syn::Result<Config> {
                     }
                 }
             }
+            (Kind::Test, "seed", Meta::NameValue(nv)) => {
+                cfg.seed = match &nv.value {
+                    syn::Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Int(i),
+                        ..
+                    }) => Some(i.base10_parse::<u64>()?),
+                    other => {
+                        return Err(syn::Error::new_spanned(
+                            other,
+                            "`seed` takes an unsigned integer literal, e.g. `seed = 42`",
+                        ))
+                    }
+                }
+            }
             (Kind::Test, _, _) => {
                 return Err(syn::Error::new_spanned(
                     &meta,
                     format!(
-                        "unknown option for {}: the only option is `start_paused = true|false`",
+                        "unknown option for {}: the options are `start_paused = true|false` \
+                         and `seed = N`",
                         kind.attr()
                     ),
                 ))
@@ -199,11 +218,15 @@ fn generate(func: ItemFn, cfg: Config, kind: Kind) -> TokenStream2 {
         }
         Kind::Test => {
             let paused = cfg.start_paused;
+            let seed = match cfg.seed {
+                Some(s) => quote! { ::core::option::Option::Some(#s) },
+                None => quote! { ::core::option::Option::None },
+            };
             quote_spanned! {call_site=>
                 #[::core::prelude::v1::test]
                 #(#attrs)*
                 #vis #sig {
-                    ::runtime::__private::run_test(#paused, #body)
+                    ::runtime::__private::run_test(#paused, #seed, #body)
                 }
             }
         }

@@ -36,6 +36,8 @@ pub mod sync;
 mod sys;
 pub mod task;
 pub mod time;
+#[cfg(feature = "tracing")]
+mod trace;
 
 pub use combine::{
     as_completed, gather, gather_settled, gather_tasks, race, select, shield, try_gather, wait,
@@ -78,18 +80,27 @@ pub use runtime_macros::main;
 
 /// Marks `async fn` as a test that runs on a fresh loop. Options:
 /// `start_paused = true` starts the clock paused (virtual time, see
-/// [`Builder::start_paused`]).
+/// [`Builder::start_paused`]); `seed = N` runs tasks that are ready together in an order
+/// drawn from `N` (see [`Builder::seed`]; `RUNTIME_SEED` overrides `N`, and a failing
+/// test prints its seed).
 ///
 /// ```
 /// #[runtime::test(start_paused = true)]
 /// async fn a_day_in_no_time() {
 ///     runtime::sleep(std::time::Duration::from_secs(86_400)).await;
 /// }
+///
+/// #[runtime::test(start_paused = true, seed = 7)]
+/// async fn one_interleaving_of_many() {
+///     let a = runtime::spawn(async { 1 });
+///     let b = runtime::spawn(async { 2 });
+///     assert_eq!(a.await.unwrap() + b.await.unwrap(), 3);
+/// }
 /// # fn main() {}
 /// ```
 ///
 /// The expansion is a `#[test] fn` whose body runs
-/// `Builder::new().start_paused(..).build()?.block_on(async move { <body> })`.
+/// `Builder::new().start_paused(..).seed(..).build()?.block_on(async move { <body> })`.
 pub use runtime_macros::test;
 
 /// An async generator (`async def` with `yield`): `yield value;` inside the block emits an
@@ -139,10 +150,12 @@ pub mod __private {
     use std::future::Future;
 
     /// Runs a test body on a fresh loop configured by the macro's options.
-    pub fn run_test<F: Future>(start_paused: bool, body: F) -> F::Output {
-        crate::Builder::new()
-            .start_paused(start_paused)
-            .build()
+    pub fn run_test<F: Future>(start_paused: bool, seed: Option<u64>, body: F) -> F::Output {
+        let mut b = crate::Builder::new().start_paused(start_paused);
+        if let Some(seed) = seed {
+            b = b.seed(seed);
+        }
+        b.build()
             .expect("runtime::test: cannot create the event loop")
             .block_on(body)
     }

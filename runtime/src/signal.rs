@@ -188,6 +188,8 @@ struct LoopSignals {
     driver: Option<Task<()>>,
     wakers: Rc<RefCell<Vec<Option<Waker>>>>,
     free: RefCell<Vec<usize>>,
+    /// Listeners of the program's on this loop (not `run`'s default, not task dumps').
+    user_listeners: std::cell::Cell<usize>,
 }
 
 thread_local! {
@@ -245,6 +247,7 @@ impl LoopSignals {
             driver: Some(driver),
             wakers,
             free: RefCell::default(),
+            user_listeners: std::cell::Cell::new(0),
         });
         LOOPS.with(|l| {
             let mut l = l.borrow_mut();
@@ -382,6 +385,7 @@ impl Signal {
         let slot = state.add_waker_slot();
         if user {
             USER_LISTENERS[sig].fetch_add(1, Ordering::SeqCst);
+            state.user_listeners.set(state.user_listeners.get() + 1);
         }
         Ok(Signal {
             sig,
@@ -396,6 +400,12 @@ impl Signal {
     /// [`Stream`]'s shape).
     pub async fn recv(&mut self) -> Option<()> {
         std::future::poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// A listener of the runtime's own (`Builder::dump_on_signal`): it does not count as
+    /// the program's handler, so Ctrl-C and deadlock detection ignore it.
+    pub(crate) fn internal(kind: SignalKind) -> io::Result<Signal> {
+        Signal::listen(kind, false)
     }
 
     /// Polls for the next delivery.
@@ -413,6 +423,9 @@ impl Signal {
             Some(old) if old.will_wake(cx.waker()) => {}
             slot => *slot = Some(cx.waker().clone()),
         }
+        // The runtime's own listeners (`run`'s Ctrl-C default) do not keep a deadlocked
+        // program alive: their waker clone counts as loop-local.
+        crate::task::dump::note_wait(crate::task::dump::Label::Op("signal"), !self.user);
         Poll::Pending
     }
 }
@@ -429,6 +442,8 @@ impl Drop for Signal {
     fn drop(&mut self) {
         if self.user {
             USER_LISTENERS[self.sig].fetch_sub(1, Ordering::SeqCst);
+            let n = &self.state.user_listeners;
+            n.set(n.get() - 1);
         }
         self.state.wakers.borrow_mut()[self.slot] = None;
         self.state.free.borrow_mut().push(self.slot);
@@ -466,6 +481,38 @@ impl fmt::Debug for Signal {
 pub async fn ctrl_c() -> io::Result<()> {
     Signal::new(SignalKind::INTERRUPT)?.recv().await;
     Ok(())
+}
+
+/// What a loop's signal machinery holds, for the deadlock proof.
+pub(crate) struct LoopSignalState {
+    /// The driver task reading the self-pipe, if the loop listens for signals.
+    pub(crate) driver: Option<crate::task::TaskId>,
+    /// I/O sources the machinery registered (the self-pipe).
+    pub(crate) sources: usize,
+    /// Listeners of the program's: a signal may still wake them.
+    pub(crate) user_listeners: usize,
+}
+
+/// The signal machinery of loop `loop_id` on this thread.
+pub(crate) fn loop_state(loop_id: u64) -> LoopSignalState {
+    let s = LOOPS.with(|l| {
+        l.borrow()
+            .iter()
+            .filter_map(Weak::upgrade)
+            .find(|s| s.loop_id == loop_id)
+    });
+    match s {
+        Some(s) => LoopSignalState {
+            driver: s.driver.as_ref().map(|t| t.id()),
+            sources: 1,
+            user_listeners: s.user_listeners.get(),
+        },
+        None => LoopSignalState {
+            driver: None,
+            sources: 0,
+            user_listeners: 0,
+        },
+    }
 }
 
 /// For [`run`](crate::run): a `SIGINT` listener if nobody else handles `SIGINT` (its

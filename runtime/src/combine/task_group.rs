@@ -247,6 +247,7 @@ impl<T, E> Clone for GroupSpawner<T, E> {
     }
 }
 
+#[track_caller]
 fn spawn_into<T: 'static, E: 'static, F>(
     inner: &Rc<RefCell<Inner<T, E>>>,
     future: F,
@@ -257,6 +258,7 @@ where
     spawn_named_into(inner, None, future)
 }
 
+#[track_caller]
 fn spawn_named_into<T: 'static, E: 'static, F>(
     inner: &Rc<RefCell<Inner<T, E>>>,
     name: Option<String>,
@@ -409,6 +411,7 @@ impl<T: 'static, E: 'static> TaskGroup<T, E> {
     /// # Panics
     ///
     /// Outside a running loop.
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> Result<ChildHandle, SpawnError>
     where
         F: Future<Output = Result<T, E>> + 'static,
@@ -421,6 +424,7 @@ impl<T: 'static, E: 'static> TaskGroup<T, E> {
     /// # Errors
     ///
     /// [`SpawnError`] if a child already failed or the group finished.
+    #[track_caller]
     pub fn spawn_named<F>(
         &self,
         name: impl Into<String>,
@@ -437,6 +441,7 @@ impl<T: 'static, E: 'static> TaskGroup<T, E> {
     /// # Errors
     ///
     /// [`SpawnError`] if a child already failed or the group finished.
+    #[track_caller]
     pub fn spawn_ok<F>(&self, future: F) -> Result<ChildHandle, SpawnError>
     where
         F: Future<Output = T> + 'static,
@@ -496,6 +501,7 @@ impl<T: 'static, E: 'static> GroupSpawner<T, E> {
     /// # Errors
     ///
     /// [`SpawnError`] if a child already failed or the group finished.
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> Result<ChildHandle, SpawnError>
     where
         F: Future<Output = Result<T, E>> + 'static,

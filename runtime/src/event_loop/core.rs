@@ -12,9 +12,11 @@ use std::time::Duration;
 use super::context;
 use super::shared::{Injected, Shared};
 use crate::reactor::Reactor;
+use crate::task::dump::{Label, StoredWait, TaskDump, TaskEntry, TaskState, WaitNote};
 use crate::task::raw::{self, TaskRef};
 use crate::task::{waker::borrowed_waker, Task, TaskId};
 use crate::time::{Clock, Timers};
+use std::panic::Location;
 
 /// How many task polls may pass, while tasks stay ready, before the loop checks I/O
 /// readiness anyway (so a busy loop never starves sockets).
@@ -58,6 +60,27 @@ pub(crate) struct Core {
     /// `run_in_executor` jobs whose future is still awaited: a paused clock must not jump
     /// while one runs (its result would look infinitely slow).
     blocking_in_flight: Cell<usize>,
+    /// What the poll in progress reported through `note_wait`.
+    wait_note: Cell<WaitNote>,
+    /// The last note of each waiting task, by registry index; grown only as far as a
+    /// task that labelled a wait sits (most short tasks never wait on a primitive).
+    waits: RefCell<Vec<StoredWait>>,
+    /// The main future's poll count, last poll and note.
+    main_polls: Cell<u32>,
+    main_last_poll: Cell<u64>,
+    main_wait: Cell<StoredWait>,
+    /// True while `block_on` polls the main future.
+    pub(crate) polling_main: Cell<bool>,
+    /// The loop's coarse real clock (`clock::real_now_ns`): read when the loop parks,
+    /// every `IO_CHECK_INTERVAL` polls, and around each poll while slow polls are timed.
+    coarse_ns: Cell<u64>,
+    /// Slow-poll detection, when on (`Builder::slow_poll_threshold`).
+    pub(crate) slow: Option<super::watchdog::SlowPolls>,
+    /// Seeded scheduling: the generator's state, when on (`Builder::seed`).
+    pub(crate) rng: Cell<Option<u64>>,
+    /// `Builder::dump_on_signal`: the listener, created when the loop first runs.
+    pub(crate) dump_signal: RefCell<Option<crate::signal::Signal>>,
+    pub(crate) dump_signal_kind: Cell<Option<crate::signal::SignalKind>>,
 }
 
 /// The loop's counters (see `RuntimeMetrics`); updated once per batch or per park, not
@@ -72,6 +95,7 @@ pub(crate) struct Stats {
     /// Time spent inside `block_on`/`turn`, and since when the current one runs.
     pub(crate) running: Cell<Duration>,
     pub(crate) running_since: Cell<Option<std::time::Instant>>,
+    pub(crate) slow_polls: Cell<u64>,
 }
 
 /// The waker of the future passed to `block_on`, which is not a task.
@@ -155,6 +179,17 @@ impl Core {
             blocking: RefCell::new(None),
             max_blocking_threads: Cell::new(512),
             blocking_in_flight: Cell::new(0),
+            wait_note: Cell::new(WaitNote::EMPTY),
+            waits: RefCell::new(Vec::new()),
+            main_polls: Cell::new(0),
+            main_last_poll: Cell::new(0),
+            main_wait: Cell::new(StoredWait::default()),
+            polling_main: Cell::new(false),
+            coarse_ns: Cell::new(crate::time::clock::real_now_ns()),
+            slow: None,
+            rng: Cell::new(None),
+            dump_signal: RefCell::new(None),
+            dump_signal_kind: Cell::new(None),
         }
     }
 
@@ -163,14 +198,17 @@ impl Core {
         &self,
         future: F,
         name: Option<String>,
+        location: &'static Location<'static>,
     ) -> Task<F::Output> {
         let id = TaskId(self.next_id.get());
         self.next_id.set(id.0 + 1);
+        #[cfg(feature = "tracing")]
+        let future = crate::trace::instrument(future, id, name.as_deref(), location);
         let named = name.is_some();
         if let Some(n) = name {
             self.shared.set_name(id, n);
         }
-        let task = TaskRef::allocate(future, id, self.shared.clone(), named);
+        let task = TaskRef::allocate(future, id, self.shared.clone(), named, location);
         {
             let mut reg = self.registry.borrow_mut();
             task.header().index.set(reg.len() as u32);
@@ -275,8 +313,17 @@ impl Core {
             // not due, the turn would not poll I/O: only due timers are collected (L3
             // still holds: I/O is polled at least every `IO_CHECK_INTERVAL` polls, remote
             // work is seen at the next batch, timers fire on every batch).
-            let io_due = self.polls_since_io.get() >= IO_CHECK_INTERVAL
-                && (self.reactor.has_sources() || crate::signal::epoch_differs(&self.signal_epoch));
+            let mut io_due = false;
+            if self.polls_since_io.get() >= IO_CHECK_INTERVAL {
+                io_due =
+                    self.reactor.has_sources() || crate::signal::epoch_differs(&self.signal_epoch);
+                if !io_due {
+                    // Nothing to poll: start counting again, and let the coarse clock
+                    // (task dumps' "last polled") move on.
+                    self.polls_since_io.set(0);
+                    self.refresh_clock();
+                }
+            }
             let io_and_remote_idle = self.has_ready()
                 && !io_due
                 && !self.shared.remote.has_pending()
@@ -288,12 +335,16 @@ impl Core {
             }
             self.batch_left.set(self.ready.borrow().len());
             self.stats.turns.set(self.stats.turns.get() + 1);
+            if self.rng.get().is_some() {
+                self.shuffle_batch();
+            }
         }
         // The batch's bookkeeping lives in locals while tasks run (nothing a task does
         // touches it: `block_on` cannot nest) and goes back to the cells on exit.
         let mut left = self.batch_left.get();
         let mut polled = 0u32;
         let mut main_due = false;
+        let timed = self.slow.is_some();
         while left > 0 {
             left -= 1;
             let Some(task) = self.ready.borrow_mut().pop_front() else {
@@ -306,7 +357,11 @@ impl Core {
                 main_due = true;
                 break;
             }
-            self.run_task(task);
+            if timed {
+                self.run_task::<true>(task);
+            } else {
+                self.run_task::<false>(task);
+            }
         }
         self.batch_left.set(left);
         self.polls_since_io
@@ -354,7 +409,7 @@ impl Core {
             polls: st.polls.get(),
             turns: st.turns.get(),
             parks: st.parks.get(),
-            slow_polls: 0,
+            slow_polls: st.slow_polls.get(),
             timers_pending: self.timers.borrow().len(),
             io_sources: self.reactor.sources(),
             remote_wakes: st.remote_wakes.get(),
@@ -426,6 +481,9 @@ impl Core {
                 std::thread::yield_now();
             }
         }
+        if timeout.is_none() && self.in_block_on.get() && self.deadlocked() {
+            self.deadlock_panic();
+        }
         let may_block = timeout != Some(Duration::ZERO);
         let io_due = self.polls_since_io.get() >= IO_CHECK_INTERVAL || !busy;
         if may_block
@@ -445,10 +503,14 @@ impl Core {
                 self.stats.parks.set(self.stats.parks.get() + 1);
                 self.stats.idle.set(self.stats.idle.get() + t.elapsed());
             }
+            self.refresh_clock();
             self.polls_since_io.set(0);
             self.wake_collected();
         }
         self.drain_remote();
+        if self.dump_signal_kind.get().is_some() {
+            self.poll_dump_signal();
+        }
         if self.main.is_woken() && self.main.take_woken() {
             self.schedule_main(); // woken from another thread
             self.stats
@@ -486,7 +548,13 @@ impl Core {
             match item {
                 Injected::Wake(w) => self.schedule_local(w.0),
                 Injected::Call(f) => {
-                    if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+                    let timer = self.slow.as_ref().map(|s| s.begin(None, None, false));
+                    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+                    if let Some(t) = timer {
+                        self.slow_end(t, None, None);
+                    }
+                    self.wait_note.set(WaitNote::EMPTY);
+                    if let Err(p) = r {
                         self.shared.report_unhandled(
                             TaskId(0),
                             Some("call_soon_threadsafe callback"),
@@ -521,6 +589,11 @@ impl Core {
 
     fn run_batch(&self) -> usize {
         let n = self.ready.borrow().len();
+        if self.rng.get().is_some() {
+            self.batch_left.set(n);
+            self.shuffle_batch();
+        }
+        let timed = self.slow.is_some();
         for _ in 0..n {
             let Some(task) = self.ready.borrow_mut().pop_front() else {
                 break;
@@ -530,7 +603,11 @@ impl Core {
                 self.main_queued.set(false);
                 continue;
             }
-            self.run_task(task);
+            if timed {
+                self.run_task::<true>(task);
+            } else {
+                self.run_task::<false>(task);
+            }
         }
         self.polls_since_io
             .set(self.polls_since_io.get().saturating_add(n as u32));
@@ -540,7 +617,7 @@ impl Core {
 
     /// Runs one task popped from the ready queue: poll it, or finish its cancellation.
     #[inline(always)]
-    fn run_task(&self, task: TaskRef) {
+    fn run_task<const TIMED: bool>(&self, task: TaskRef) {
         let s = task.state();
         if s & raw::COMPLETE != 0 {
             task.release_local(raw::SCHEDULED);
@@ -558,9 +635,29 @@ impl Core {
         let waker = borrowed_waker(task);
         let mut cx = Context::from_waker(&waker);
         let prev = self.current.replace(Some(task));
+        let h = task.header();
+        h.polls.set(h.polls.get().wrapping_add(1));
+        let timer = if TIMED {
+            self.slow
+                .as_ref()
+                .map(|s| s.begin(Some(task.id()), Some(h.location), false))
+        } else {
+            None
+        };
+        h.last_poll.set(self.coarse_ns.get());
         // SAFETY: not complete, and we are on its loop thread.
         let res = unsafe { task.poll(&mut cx) };
+        if let Some(t) = timer {
+            self.slow_end(t, Some(task), Some(h.location));
+        }
         self.current.set(prev);
+        let note = self.wait_note.get();
+        if note.label.is_some() {
+            self.wait_note.set(WaitNote::EMPTY);
+            if res.is_pending() {
+                self.store_wait(task, note);
+            }
+        }
         let s = task.state() & !raw::RUNNING;
         match res {
             Poll::Ready(()) => {
@@ -610,6 +707,13 @@ impl Core {
         reg.swap_remove(i);
         if let Some(moved) = reg.get(i) {
             moved.header().index.set(i as u32);
+        }
+        // The wait notes follow the registry's swap-remove (they are shorter or equal).
+        let mut waits = self.waits.borrow_mut();
+        if i < waits.len() {
+            let last = reg.len();
+            waits[i] = waits.get(last).copied().unwrap_or_default();
+            waits.truncate(last);
         }
     }
 
@@ -662,5 +766,314 @@ impl Core {
                 break;
             }
         }
+    }
+}
+
+/// Debugging: wait notes, task dumps, slow polls, seeded order, deadlock detection.
+impl Core {
+    /// A primitive's report that the poll in progress waits on `label` (see
+    /// `task::dump::note_wait`).
+    #[inline]
+    pub(crate) fn note_wait(&self, label: Label, local: bool) {
+        let mut n = self.wait_note.get();
+        if n.label.is_none() {
+            n.label = Some(label);
+        }
+        n.labels = n.labels.saturating_add(1);
+        n.local = n.local.saturating_add(u16::from(local));
+        self.wait_note.set(n);
+    }
+
+    #[inline(never)]
+    fn store_wait(&self, task: TaskRef, note: WaitNote) {
+        let h = task.header();
+        let i = h.index.get() as usize;
+        let mut waits = self.waits.borrow_mut();
+        if waits.len() <= i {
+            waits.resize(i + 1, StoredWait::default());
+        }
+        waits[i] = StoredWait {
+            note,
+            stamp: h.polls.get(),
+        };
+    }
+
+    /// Before `block_on` polls the main future.
+    #[inline]
+    pub(crate) fn main_poll_begin(&self) -> Option<super::watchdog::PollTimer> {
+        self.main_polls.set(self.main_polls.get().wrapping_add(1));
+        self.polling_main.set(true);
+        self.wait_note.set(WaitNote::EMPTY);
+        let timer = self.slow.as_ref().map(|s| s.begin(None, None, true));
+        self.main_last_poll.set(self.coarse_ns.get());
+        timer
+    }
+
+    /// After `block_on` polled the main future.
+    #[inline]
+    pub(crate) fn main_poll_end(&self, timer: Option<super::watchdog::PollTimer>) {
+        if let Some(t) = timer {
+            self.slow_end(t, None, None);
+        }
+        self.polling_main.set(false);
+        let note = self.wait_note.replace(WaitNote::EMPTY);
+        self.main_wait.set(StoredWait {
+            note,
+            stamp: self.main_polls.get(),
+        });
+    }
+
+    pub(crate) fn refresh_clock(&self) {
+        self.coarse_ns.set(crate::time::clock::real_now_ns());
+    }
+
+    /// Seeded scheduling: shuffles the batch about to run (the first `batch_left`
+    /// entries of the ready queue), so that tasks ready together run in an order drawn
+    /// from the seed. Tasks woken during the batch still run in a later one (L3).
+    #[cold]
+    fn shuffle_batch(&self) {
+        let Some(mut state) = self.rng.get() else {
+            return;
+        };
+        let mut ready = self.ready.borrow_mut();
+        let n = self.batch_left.get().min(ready.len());
+        for i in (1..n).rev() {
+            // splitmix64
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            let j = (z % (i as u64 + 1)) as usize;
+            ready.swap(i, j);
+        }
+        self.rng.set(Some(state));
+    }
+
+    /// Ends a timed poll: counts and reports it if it was slow.
+    #[cold]
+    fn slow_end(
+        &self,
+        timer: super::watchdog::PollTimer,
+        task: Option<TaskRef>,
+        location: Option<&'static Location<'static>>,
+    ) {
+        let Some(slow) = &self.slow else { return };
+        let (took, was_slow, already_reported) = slow.end(timer);
+        self.coarse_ns.set(crate::time::clock::real_now_ns());
+        if !was_slow {
+            return;
+        }
+        self.stats.slow_polls.set(self.stats.slow_polls.get() + 1);
+        if already_reported {
+            return;
+        }
+        let who = match task {
+            Some(t) => super::watchdog::describe(
+                Some(t.id()),
+                t.name().as_deref(),
+                location,
+                self.polling_main.get(),
+            ),
+            None => super::watchdog::describe(None, None, None, self.polling_main.get()),
+        };
+        super::watchdog::report(&format!(
+            "{who} took {} (threshold {})",
+            crate::task::dump::fmt_duration(took),
+            crate::task::dump::fmt_duration(slow.threshold),
+        ));
+    }
+
+    #[cold]
+    fn poll_dump_signal(&self) {
+        let mut slot = self.dump_signal.borrow_mut();
+        if slot.is_none() {
+            let Some(kind) = self.dump_signal_kind.get() else {
+                return;
+            };
+            match crate::signal::Signal::internal(kind) {
+                Ok(s) => *slot = Some(s),
+                Err(e) => {
+                    eprintln!("runtime: dump_on_signal: cannot listen for {kind:?}: {e}");
+                    self.dump_signal_kind.set(None);
+                    return;
+                }
+            }
+        }
+        let sig = slot.as_mut().expect("set above");
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut got = false;
+        while sig.poll_recv(&mut cx).is_ready() {
+            got = true;
+        }
+        drop(slot);
+        if got {
+            eprintln!("runtime: task dump (on signal):\n{}", self.dump());
+        }
+    }
+
+    /// A snapshot of the main future and every live task.
+    pub(crate) fn dump(&self) -> TaskDump {
+        let now = crate::time::clock::real_now_ns();
+        let clock_now = self.clock.now_ns();
+        let main_ptr = Arc::as_ptr(&self.main) as *const ();
+        let who_waits = |w: &Waker| -> Option<Option<TaskId>> {
+            if let Some(t) = crate::task::waker::as_task(w) {
+                return Some(Some(t.id()));
+            }
+            (w.data() == main_ptr).then_some(None)
+        };
+        let render = |note: WaitNote| -> Vec<String> {
+            let Some(label) = note.label else {
+                return Vec::new();
+            };
+            let mut s = match label {
+                Label::Sleep(deadline) => {
+                    let at = Duration::from_nanos(deadline);
+                    let left = Duration::from_nanos(deadline.saturating_sub(clock_now));
+                    format!(
+                        "sleep until {} (in {})",
+                        crate::task::dump::fmt_duration(at),
+                        crate::task::dump::fmt_duration(left)
+                    )
+                }
+                other => other.to_string(),
+            };
+            if note.labels > 1 {
+                s.push_str(&format!(" (and {} more)", note.labels - 1));
+            }
+            vec![s]
+        };
+        let mut tasks = Vec::new();
+        if self.in_block_on.get() {
+            let state = if self.polling_main.get() {
+                TaskState::Running
+            } else if self.main_queued.get() || self.main.is_woken() {
+                TaskState::Ready
+            } else {
+                TaskState::Waiting
+            };
+            let w = self.main_wait.get();
+            let polls = self.main_polls.get();
+            tasks.push(TaskEntry {
+                id: None,
+                name: Some("main".to_owned()),
+                spawned_at: None,
+                state,
+                polls: u64::from(polls),
+                since_last_poll: (polls > 0)
+                    .then(|| Duration::from_nanos(now.saturating_sub(self.main_last_poll.get()))),
+                waiting_on: if state == TaskState::Waiting && w.stamp == polls {
+                    render(w.note)
+                } else {
+                    Vec::new()
+                },
+                awaited_by: Vec::new(),
+            });
+        }
+        let reg = self.registry.borrow();
+        let waits = self.waits.borrow();
+        let current = self.current.get();
+        let mut list: Vec<(TaskRef, usize)> = reg.iter().copied().zip(0..).collect();
+        list.sort_by_key(|(t, _)| t.id());
+        for (task, i) in list {
+            let s = task.state();
+            let h = task.header();
+            let state = if s & raw::COMPLETE != 0 {
+                TaskState::Done
+            } else if s & raw::RUNNING != 0 || current == Some(task) {
+                TaskState::Running
+            } else if s & raw::SCHEDULED != 0 {
+                TaskState::Ready
+            } else {
+                TaskState::Waiting
+            };
+            let polls = h.polls.get();
+            let waiting_on = match waits.get(i) {
+                Some(w) if state == TaskState::Waiting && w.stamp == polls => render(w.note),
+                _ => Vec::new(),
+            };
+            let awaited_by = task.with_join_waker(|w| w.and_then(who_waits).into_iter().collect());
+            tasks.push(TaskEntry {
+                id: Some(task.id()),
+                name: task.name().map(|n| n.to_string()),
+                spawned_at: Some(h.location),
+                state,
+                polls: u64::from(polls),
+                since_last_poll: (polls > 0)
+                    .then(|| Duration::from_nanos(now.saturating_sub(h.last_poll.get()))),
+                waiting_on,
+                awaited_by,
+            });
+        }
+        TaskDump { tasks }
+    }
+
+    /// True when nothing can ever wake the main future or any task again (see
+    /// `Builder`'s deadlock notes): nothing ready or on its way from another thread, no
+    /// timer, no I/O source but the loop's own signal pipe, no blocking job, no `Handle`,
+    /// no signal listener of the program's, and every waiting task's (and main's) waker
+    /// clones are all held by loop-local primitives that reported them.
+    fn deadlocked(&self) -> bool {
+        if self.has_ready()
+            || self.main_queued.get()
+            || self.main.is_woken()
+            || self.shared.remote.has_pending()
+            || self.blocking_in_flight.get() > 0
+            || self.shared.handles() > 0
+            || self
+                .timers
+                .borrow_mut()
+                .next_deadline()
+                .is_some_and(|d| d != u64::MAX)
+        {
+            return false;
+        }
+        let signals = crate::signal::loop_state(self.shared.id);
+        if signals.user_listeners > 0 || self.reactor.sources() > signals.sources {
+            return false;
+        }
+        // Main: its waker is held by `self.main` and by `block_on`'s context, plus one
+        // clone per local wait it reported.
+        let w = self.main_wait.get();
+        if w.stamp != self.main_polls.get()
+            || w.note.local == 0
+            || Arc::strong_count(&self.main) != 2 + usize::from(w.note.local)
+        {
+            return false;
+        }
+        let reg = self.registry.borrow();
+        let waits = self.waits.borrow();
+        for (i, task) in reg.iter().enumerate() {
+            if Some(task.id()) == signals.driver {
+                continue; // the signal pipe's reader: no listener of the program's
+            }
+            let s = task.state();
+            if s & (raw::SCHEDULED | raw::RUNNING | raw::COMPLETE | raw::CANCELLED) != 0 {
+                return false;
+            }
+            let h = task.header();
+            let Some(w) = waits.get(i) else {
+                return false;
+            };
+            if w.stamp != h.polls.get()
+                || w.note.local == 0
+                || task.ref_count() != 1 + u32::from(w.note.local)
+            {
+                return false;
+            }
+        }
+        true
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn deadlock_panic(&self) -> ! {
+        let dump = self.dump();
+        panic!(
+            "deadlock: every task is blocked, and nothing can wake any of them: no timer, no \
+             I/O, no blocking job, no other thread (each waits on a loop-local primitive \
+             whose other side no running task can reach)\n{dump}"
+        );
     }
 }

@@ -24,9 +24,27 @@ use crate::task::{TaskError, TaskId};
 ///     .unwrap();
 /// assert_eq!(rt.block_on(remote).unwrap(), 42);
 /// ```
-#[derive(Clone)]
 pub struct Handle {
     pub(crate) shared: Arc<Shared>,
+}
+
+impl Handle {
+    pub(crate) fn new(shared: Arc<Shared>) -> Handle {
+        shared.handle_created();
+        Handle { shared }
+    }
+}
+
+impl Clone for Handle {
+    fn clone(&self) -> Handle {
+        Handle::new(self.shared.clone())
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.shared.handle_dropped();
+    }
 }
 
 /// The error of a [`Handle`] call whose loop has been dropped.
@@ -49,9 +67,7 @@ impl Handle {
     /// Outside a running loop.
     #[track_caller]
     pub fn current() -> Handle {
-        super::context::expect_core(|core| Handle {
-            shared: core.shared.clone(),
-        })
+        super::context::expect_core(|core| Handle::new(core.shared.clone()))
     }
 
     /// Runs `f` on the loop's thread during its next turn (asyncio
@@ -76,6 +92,7 @@ impl Handle {
     ///
     /// If the loop is dropped before the task finishes, the result is a cancellation
     /// error (with task id `#0` when the task never started).
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> RemoteTask<F::Output>
     where
         F: Future + Send + 'static,
@@ -89,13 +106,50 @@ impl Handle {
             done: Condvar::new(),
         });
         let filler = Filler(Some(slot.clone()));
+        let location = std::panic::Location::caller();
         let _ = self.call_soon_threadsafe(move || {
-            let task = crate::spawn(future);
+            let task = super::context::expect_core(|c| c.spawn(future, None, location));
             crate::spawn(async move {
                 let mut filler = filler;
                 filler.fill(task.await);
             })
             .detach();
+        });
+        RemoteTask { slot }
+    }
+
+    /// A [task dump](crate::task::dump) of the loop, taken on its thread at its next
+    /// turn: await the result from another loop, or [`join_blocking`](RemoteTask::join_blocking)
+    /// it from a plain thread. If the loop is frozen inside a poll, the dump waits for
+    /// that poll to return (the slow-poll watchdog names the poll meanwhile); if the
+    /// loop is gone, the result is an error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::new().unwrap();
+    /// let handle = rt.handle();
+    /// let dump = std::thread::spawn(move || handle.dump());
+    /// rt.block_on(async {
+    ///     runtime::spawn(std::future::pending::<()>());
+    ///     while !dump.is_finished() {
+    ///         runtime::sleep(std::time::Duration::from_millis(1)).await;
+    ///     }
+    ///     let dump = dump.join().unwrap().await.unwrap();
+    ///     assert!(!dump.tasks.is_empty());
+    /// });
+    /// ```
+    pub fn dump(&self) -> RemoteTask<crate::task::TaskDump> {
+        let slot = Arc::new(RemoteSlot {
+            state: Mutex::new(SlotState {
+                result: None,
+                waker: None,
+            }),
+            done: Condvar::new(),
+        });
+        let mut filler = Filler(Some(slot.clone()));
+        let _ = self.call_soon_threadsafe(move || {
+            filler.fill(Ok(crate::task::dump()));
         });
         RemoteTask { slot }
     }

@@ -27,6 +27,7 @@ mod metrics;
 pub use metrics::RuntimeMetrics;
 mod handle;
 pub(crate) mod remote;
+pub(crate) mod watchdog;
 /// The primitives `remote.rs` is written against (loom's in `tests/loom_remote.rs`).
 mod remote_sync {
     pub(crate) use std::sync::atomic::{fence, AtomicBool, Ordering};
@@ -105,6 +106,10 @@ pub struct Builder {
     unhandled_panic: UnhandledPanic,
     events_capacity: usize,
     blocking_shutdown_timeout: Duration,
+    /// `None`: the default (debug builds 100 ms, `RUNTIME_SLOW_POLL_MS`); `Some(x)`: set.
+    slow_poll_threshold: Option<Option<Duration>>,
+    seed: Option<u64>,
+    dump_on_signal: Option<crate::signal::SignalKind>,
 }
 
 impl Default for Builder {
@@ -115,7 +120,44 @@ impl Default for Builder {
             unhandled_panic: UnhandledPanic::Report,
             events_capacity: 1024,
             blocking_shutdown_timeout: Duration::from_secs(10),
+            slow_poll_threshold: None,
+            seed: None,
+            dump_on_signal: None,
         }
+    }
+}
+
+/// The slow-poll threshold in debug builds when nothing else sets it.
+pub const DEFAULT_SLOW_POLL_THRESHOLD: Duration = Duration::from_millis(100);
+
+/// The threshold a builder without an explicit one uses: `RUNTIME_SLOW_POLL_MS` if set
+/// (`0`: off), else 100 ms in debug builds and off in release builds (and under Miri).
+fn default_slow_poll_threshold() -> Option<Duration> {
+    if let Ok(v) = std::env::var("RUNTIME_SLOW_POLL_MS") {
+        match v.trim().parse::<u64>() {
+            Ok(0) => return None,
+            Ok(ms) => return Some(Duration::from_millis(ms)),
+            Err(_) => eprintln!(
+                "runtime: ignoring RUNTIME_SLOW_POLL_MS={v:?}: expected a number of \
+                 milliseconds (0 turns slow-poll reports off)"
+            ),
+        }
+    }
+    (cfg!(debug_assertions) && !cfg!(miri)).then_some(DEFAULT_SLOW_POLL_THRESHOLD)
+}
+
+/// The seed a builder uses: `RUNTIME_SEED` overrides the one it was given.
+fn effective_seed(seed: Option<u64>) -> Option<u64> {
+    let seed = seed?;
+    match std::env::var("RUNTIME_SEED") {
+        Ok(v) => match v.trim().parse::<u64>() {
+            Ok(s) => Some(s),
+            Err(_) => {
+                eprintln!("runtime: ignoring RUNTIME_SEED={v:?}: expected an unsigned integer");
+                Some(seed)
+            }
+        },
+        Err(_) => Some(seed),
     }
 }
 
@@ -167,6 +209,97 @@ impl Builder {
         self
     }
 
+    /// Reports polls that take longer than `threshold` (`None`: never), so that a task
+    /// that blocks the loop (a `std::thread::sleep`, a blocking read, a long computation)
+    /// is named: one line on stderr starting with `runtime: slow poll:` with the task's
+    /// id, name, spawn location and how long the poll took, counted in
+    /// [`RuntimeMetrics::slow_polls`]. A poll that does not return at all (an endless
+    /// loop, a deadlocked mutex) is reported by a watchdog thread after three thresholds.
+    /// This covers task polls, the main future and `call_soon_threadsafe` callbacks.
+    ///
+    /// Default: [`DEFAULT_SLOW_POLL_THRESHOLD`] (100 ms) in debug builds, off in release
+    /// builds; the environment variable `RUNTIME_SLOW_POLL_MS` overrides the default
+    /// (`0` = off), and this call overrides both. Timing costs two clock reads per poll;
+    /// with detection off the loop reads no clock per poll.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = runtime::Builder::new()
+    ///     .slow_poll_threshold(Some(Duration::from_millis(5)))
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(async {
+    ///     runtime::spawn(async { std::thread::sleep(Duration::from_millis(20)) })
+    ///         .await
+    ///         .unwrap(); // stderr: runtime: slow poll: task #1 (spawned at ...) took 20.1ms ...
+    ///     assert_eq!(runtime::metrics().slow_polls, 1);
+    /// });
+    /// ```
+    pub fn slow_poll_threshold(mut self, threshold: Option<Duration>) -> Builder {
+        self.slow_poll_threshold = Some(threshold.filter(|d| !d.is_zero()));
+        self
+    }
+
+    /// Seeded scheduling, for tests that explore interleavings: whenever several tasks
+    /// are ready in the same batch, they run in an order drawn from `seed` instead of
+    /// first-in first-out. The same seed gives the same order on every run; tasks woken
+    /// during a batch still run in a later batch (after I/O and timers were checked), and
+    /// no task is ever skipped. The environment variable `RUNTIME_SEED` overrides `seed`
+    /// (to replay a failure); when a seeded `block_on` panics, the seed is printed on
+    /// stderr. `#[runtime::test(seed = N)]` sets this.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::{cell::RefCell, rc::Rc};
+    ///
+    /// let order = |seed| {
+    ///     let rt = runtime::Builder::new().seed(seed).build().unwrap();
+    ///     let log = Rc::new(RefCell::new(Vec::new()));
+    ///     rt.block_on(async {
+    ///         let tasks: Vec<_> = (0..8)
+    ///             .map(|i| {
+    ///                 let log = log.clone();
+    ///                 runtime::spawn(async move { log.borrow_mut().push(i) })
+    ///             })
+    ///             .collect();
+    ///         runtime::gather_tasks(tasks).await;
+    ///     });
+    ///     Rc::try_unwrap(log).unwrap().into_inner()
+    /// };
+    /// assert_eq!(order(7), order(7)); // reproducible
+    /// let mut sorted = order(7);
+    /// sorted.sort();
+    /// assert_eq!(sorted, (0..8).collect::<Vec<_>>()); // nobody lost
+    /// ```
+    pub fn seed(mut self, seed: u64) -> Builder {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Prints a [task dump](crate::task::dump) on stderr whenever the process receives
+    /// `signal` (say `SIGUSR1`), at the loop's next turn: `kill -USR1 <pid>` shows what
+    /// every task of a running program waits on, without changing its code. The listener
+    /// is the runtime's own: it neither counts as the program's handler nor keeps a
+    /// deadlocked program from being reported.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// runtime::Builder::new()
+    ///     .dump_on_signal(runtime::signal::SignalKind::USER1)
+    ///     .run(async {
+    ///         // ... `kill -USR1 <pid>` prints every task and what it waits on
+    ///     });
+    /// ```
+    pub fn dump_on_signal(mut self, signal: crate::signal::SignalKind) -> Builder {
+        self.dump_on_signal = Some(signal);
+        self
+    }
+
     /// How many I/O events one `epoll_wait` may return (default 1024).
     pub fn events_capacity(mut self, n: usize) -> Builder {
         self.events_capacity = n.max(1);
@@ -182,11 +315,19 @@ impl Builder {
         let (reactor, waker) = Reactor::new(self.events_capacity)?;
         let registry = reactor.registry_clone()?;
         let shared = Arc::new(Shared::new(waker, registry, self.unhandled_panic));
-        let core = Core::new(shared, reactor, Clock::new(self.start_paused));
+        let mut core = Core::new(shared.clone(), reactor, Clock::new(self.start_paused));
         core.max_blocking_threads.set(self.max_blocking_threads);
+        let threshold = self
+            .slow_poll_threshold
+            .unwrap_or_else(default_slow_poll_threshold);
+        core.slow = threshold.map(|t| watchdog::SlowPolls::new(t, shared));
+        core.rng.set(effective_seed(self.seed));
+        core.dump_signal_kind.set(self.dump_on_signal);
+        let seed = core.rng.get();
         Ok(Runtime {
             core: Box::new(core),
             blocking_shutdown_timeout: self.blocking_shutdown_timeout,
+            seed,
         })
     }
 
@@ -267,6 +408,7 @@ impl Builder {
 pub struct Runtime {
     core: Box<Core>,
     blocking_shutdown_timeout: Duration,
+    seed: Option<u64>,
 }
 
 impl Runtime {
@@ -316,12 +458,16 @@ impl Runtime {
         // Cleared on every exit, including a panic in the future or the policy check.
         let _in_block_on = ResetOnDrop(&core.in_block_on);
         let _running = core.running();
+        let _seed = SeedReport(self.seed);
         // The main future is a task in the ready order (L1): it is polled when its place
         // in the ready queue comes, after the tasks woken before it.
         core.start_main();
         loop {
             if core.turn_main() {
-                if let Poll::Ready(v) = future.as_mut().poll(&mut cx) {
+                let timer = core.main_poll_begin();
+                let res = future.as_mut().poll(&mut cx);
+                core.main_poll_end(timer);
+                if let Poll::Ready(v) = res {
                     return Ok(v);
                 }
             }
@@ -364,15 +510,15 @@ impl Runtime {
 
     /// Spawns a task on this loop from outside it (the loop need not be running; the
     /// task starts on the next `block_on` or `turn`).
+    #[track_caller]
     pub fn spawn<F: Future + 'static>(&self, future: F) -> Task<F::Output> {
-        self.core.spawn(future, None)
+        self.core
+            .spawn(future, None, std::panic::Location::caller())
     }
 
     /// A `Send + Sync` handle for other threads.
     pub fn handle(&self) -> Handle {
-        Handle {
-            shared: self.core.shared.clone(),
-        }
+        Handle::new(self.core.shared.clone())
     }
 
     /// How many tasks are alive (spawned and not yet finished).
@@ -413,6 +559,17 @@ impl Runtime {
                 "runtime stopped: {msg} (the unhandled-panic policy is ShutdownRuntime; await \
                  the task's handle to handle its panic)"
             );
+        }
+    }
+}
+
+/// Prints the seed of a seeded loop whose `block_on` panics, so the run can be replayed.
+struct SeedReport(Option<u64>);
+
+impl Drop for SeedReport {
+    fn drop(&mut self) {
+        if let (Some(seed), true) = (self.0, std::thread::panicking()) {
+            eprintln!("runtime: this loop ran with seed {seed}: replay with RUNTIME_SEED={seed}");
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::any::Any;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::remote::{Pushed, Remote};
@@ -50,6 +50,9 @@ pub(crate) struct Shared {
     pub(crate) fatal: Mutex<Option<String>>,
     /// Names of named tasks, kept out of the task header (most tasks have none).
     names: Mutex<HashMap<u64, Arc<str>>>,
+    /// Live `Handle`s: while one exists, another thread may spawn or call into the loop
+    /// (the deadlock proof needs none).
+    handles: AtomicUsize,
 }
 
 impl Shared {
@@ -67,7 +70,21 @@ impl Shared {
             fatal_flag: AtomicBool::new(false),
             fatal: Mutex::new(None),
             names: Mutex::new(HashMap::new()),
+            handles: AtomicUsize::new(0),
         }
+    }
+
+    /// How many `Handle`s are alive.
+    pub(crate) fn handles(&self) -> usize {
+        self.handles.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn handle_created(&self) {
+        self.handles.fetch_add(1, Ordering::AcqRel);
+    }
+
+    pub(crate) fn handle_dropped(&self) {
+        self.handles.fetch_sub(1, Ordering::AcqRel);
     }
 
     pub(crate) fn set_name(&self, id: TaskId, name: String) {
@@ -128,6 +145,13 @@ impl Shared {
             Some(n) => format!("task {id} ({n:?})"),
             None => format!("task {id}"),
         };
+        #[cfg(feature = "tracing")]
+        tracing::error!(
+            target: "runtime::task",
+            task.id = id.0,
+            task.name = name,
+            "{who} panicked and its result was never retrieved: {msg}"
+        );
         match self.policy {
             UnhandledPanic::Ignore => {}
             UnhandledPanic::Report => eprintln!(

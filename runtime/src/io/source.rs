@@ -122,6 +122,10 @@ impl<S: mio::event::Source> Source<S> {
                     .reactor
                     .ready_or_park(self.key, want, write, cx.waker())
                 {
+                    core.note_wait(
+                        crate::task::dump::Label::Io(std::any::type_name::<S>(), write),
+                        false,
+                    );
                     return Poll::Pending;
                 }
                 match op(io) {

@@ -470,6 +470,17 @@ impl<T> Future for PoolFuture<T> {
     type Output = Result<T, PoolError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.poll_labelled(cx, "pool job")
+    }
+}
+
+impl<T> PoolFuture<T> {
+    /// `poll`, telling a task dump that the task waits on `label`.
+    pub(crate) fn poll_labelled(
+        &self,
+        cx: &mut Context<'_>,
+        label: &'static str,
+    ) -> Poll<Result<T, PoolError>> {
         let mut g = lock(&self.shared);
         if matches!(g.state, State::Finished | State::Cancelled) {
             return Poll::Ready(g.result.take().unwrap_or(Err(PoolError::Taken)));
@@ -478,6 +489,7 @@ impl<T> Future for PoolFuture<T> {
             Some(w) if w.will_wake(cx.waker()) => {}
             _ => g.waker = Some(cx.waker().clone()),
         }
+        crate::task::dump::note_wait(crate::task::dump::Label::Op(label), false);
         Poll::Pending
     }
 }

@@ -217,6 +217,7 @@ impl<T> Task<T> {
             Poll::Ready(())
         } else {
             self.raw.set_join_waker(cx.waker());
+            crate::task::dump::note_wait(crate::task::dump::Label::Join(self.raw.id()), true);
             Poll::Pending
         }
     }
@@ -397,6 +398,7 @@ impl<T> Future for Task<T> {
             Some(out) => Poll::Ready(out),
             None => {
                 self.raw.set_join_waker(cx.waker());
+                crate::task::dump::note_wait(crate::task::dump::Label::Join(self.raw.id()), true);
                 Poll::Pending
             }
         }

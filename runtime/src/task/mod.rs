@@ -32,6 +32,7 @@
 //!                                └─▶ (Ready / panic / cancelled) COMPLETE
 //! ```
 
+pub(crate) mod dump;
 pub(crate) mod error;
 mod join;
 pub(crate) mod raw;
@@ -47,6 +48,7 @@ mod yield_now;
 use std::fmt;
 use std::future::Future;
 
+pub use dump::{dump, TaskDump, TaskEntry, TaskState};
 pub use error::TaskError;
 pub(crate) use join::Failure;
 pub use join::{AbortOnDrop, CancelHandle, Task, TaskOutcome};
@@ -96,7 +98,8 @@ impl fmt::Display for TaskId {
 /// ```
 #[track_caller]
 pub fn spawn<F: Future + 'static>(future: F) -> Task<F::Output> {
-    context::expect_core(|core| core.spawn(future, None))
+    let location = std::panic::Location::caller();
+    context::expect_core(|core| core.spawn(future, None, location))
 }
 
 /// Returns once every other task of the loop is blocked (Trio's `wait_all_tasks_blocked`):
@@ -190,6 +193,7 @@ impl Builder {
     /// Outside a running loop.
     #[track_caller]
     pub fn spawn<F: Future + 'static>(self, future: F) -> Task<F::Output> {
-        context::expect_core(|core| core.spawn(future, self.name))
+        let location = std::panic::Location::caller();
+        context::expect_core(|core| core.spawn(future, self.name, location))
     }
 }

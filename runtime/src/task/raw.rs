@@ -6,6 +6,7 @@
 use std::any::Any;
 use std::cell::{Cell, UnsafeCell};
 use std::future::Future;
+use std::panic::Location;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::{self, NonNull};
@@ -48,6 +49,8 @@ pub(crate) struct Header {
     pub(crate) state: Cell<u32>,
     /// Loop thread: position in the loop's registry while `REGISTERED`.
     pub(crate) index: Cell<u32>,
+    /// Loop thread: how many times the future was polled (wraps; for task dumps).
+    pub(crate) polls: Cell<u32>,
     /// The type-specific operations.
     vtable: &'static Vtable,
     /// The loop's shared state: where cross-thread wakes go (R5). Immutable.
@@ -56,6 +59,10 @@ pub(crate) struct Header {
     pub(crate) join_waker: UnsafeCell<Option<Waker>>,
     /// Immutable: the task's id, unique within its loop.
     pub(crate) id: TaskId,
+    /// Immutable: where the task was spawned (`#[track_caller]`).
+    pub(crate) location: &'static Location<'static>,
+    /// Loop thread: the loop's coarse clock (ns since the loop started) at the last poll.
+    pub(crate) last_poll: Cell<u64>,
 }
 
 struct Vtable {
@@ -74,7 +81,7 @@ struct TaskCell<F: Future> {
 }
 
 /// The future, then the outcome. A panic payload is boxed twice so that it takes one
-/// word: a task whose future and output are small fits in 72 bytes.
+/// word: a task whose future and output are small fits in 88 bytes.
 enum Stage<F: Future> {
     Running(F),
     Finished(F::Output),
@@ -109,12 +116,14 @@ impl TaskRef {
         id: TaskId,
         shared: Arc<Shared>,
         named: bool,
+        location: &'static Location<'static>,
     ) -> TaskRef {
         let cell = Box::new(TaskCell {
             header: Header {
                 refs: RefCount::new(1),
                 state: Cell::new(HANDLE | REGISTERED | if named { NAMED } else { 0 }),
                 index: Cell::new(0),
+                polls: Cell::new(0),
                 vtable: &Vtable {
                     poll: poll::<F>,
                     cancel: cancel::<F>,
@@ -126,6 +135,8 @@ impl TaskRef {
                 shared,
                 join_waker: UnsafeCell::new(None),
                 id,
+                location,
+                last_poll: Cell::new(0),
             },
             stage: UnsafeCell::new(Stage::Running(future)),
         });
@@ -257,6 +268,19 @@ impl TaskRef {
     pub(crate) fn take_join_waker(self) -> Option<Waker> {
         // SAFETY: R1: only the loop thread touches `join_waker`, and never re-entrantly.
         unsafe { (*self.header().join_waker.get()).take() }
+    }
+
+    /// Looks at the join waker. Loop thread only (R1).
+    pub(crate) fn with_join_waker<R>(self, f: impl FnOnce(Option<&Waker>) -> R) -> R {
+        // SAFETY: R1, as in `take_join_waker`; `f` only reads the waker.
+        let slot = unsafe { &*self.header().join_waker.get() };
+        f(slot.as_ref())
+    }
+
+    /// The reference count now (for the deadlock proof; exact only when no other thread
+    /// holds a reference, which is what the proof checks).
+    pub(crate) fn ref_count(self) -> u32 {
+        self.header().refs.get()
     }
 
     /// Stores `w` as the join waker unless an equivalent one is already there.
@@ -394,13 +418,14 @@ mod size_tests {
     use super::*;
 
     /// Locks the memory budget per task: a task with a small future and output is one
-    /// 72-byte block (an 80-byte malloc chunk).
+    /// 88-byte block (a 96-byte malloc chunk): 72 bytes of bookkeeping, of which the
+    /// spawn location and the last poll's time serve task dumps and slow-poll reports.
     #[test]
     #[cfg(target_pointer_width = "64")]
     fn task_block_stays_small() {
         type F = std::future::Ready<()>;
-        assert_eq!(std::mem::size_of::<Header>(), 56);
+        assert_eq!(std::mem::size_of::<Header>(), 72);
         assert_eq!(std::mem::size_of::<Stage<F>>(), 16);
-        assert_eq!(std::mem::size_of::<TaskCell<F>>(), 72);
+        assert_eq!(std::mem::size_of::<TaskCell<F>>(), 88);
     }
 }

@@ -24,6 +24,12 @@ impl RefCount {
         }
     }
 
+    /// The count now.
+    #[inline]
+    pub(crate) fn get(&self) -> u32 {
+        self.0.load(Ordering::Acquire)
+    }
+
     /// Drops a reference; true if it was the last (the caller frees the task).
     #[inline]
     pub(crate) fn dec(&self) -> bool {

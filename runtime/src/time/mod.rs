@@ -13,7 +13,7 @@
 //! - **T4** A paused clock moves only when every task is blocked (the loop then jumps to
 //!   the next deadline instead of waiting) or when [`advance`] is called.
 
-mod clock;
+pub(crate) mod clock;
 mod interval;
 mod scope;
 mod sleep;

@@ -112,6 +112,8 @@ impl Future for Sleep {
                     let mut timers = core.timers.borrow_mut();
                     if timers.is_pending(key) {
                         timers.update_waker(key, cx.waker());
+                        drop(timers);
+                        core.note_wait(crate::task::dump::Label::Sleep(this.deadline.0), false);
                         return Poll::Pending;
                     }
                     // Fired (T2: only at or after the deadline).
@@ -127,6 +129,7 @@ impl Future for Sleep {
                 .borrow_mut()
                 .insert(this.deadline.0, cx.waker().clone());
             this.key = Some((key, core.shared.id));
+            core.note_wait(crate::task::dump::Label::Sleep(this.deadline.0), false);
             Poll::Pending
         })
     }
