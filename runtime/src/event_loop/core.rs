@@ -297,6 +297,9 @@ impl Core {
 
     /// For `block_on`: forgets any batch in progress and queues main for its first poll.
     pub(crate) fn start_main(&self) {
+        if self.dump_signal_kind.get().is_some() {
+            self.poll_dump_signal(); // listen from the start
+        }
         self.batch_left.set(0);
         self.main_queued.set(false);
         self.main.take_woken();

@@ -148,8 +148,8 @@ impl Shared {
         #[cfg(feature = "tracing")]
         tracing::error!(
             target: "runtime::task",
-            task.id = id.0,
-            task.name = name,
+            task_id = id.0,
+            task_name = name,
             "{who} panicked and its result was never retrieved: {msg}"
         );
         match self.policy {

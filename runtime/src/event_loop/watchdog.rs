@@ -208,8 +208,7 @@ fn check(w: &PollWatch) {
     // SAFETY: the pointer is null or came from a `&'static Location`.
     let loc = unsafe { loc.as_ref() };
     report(&format!(
-        "{} has been running for {} and has not returned (watchdog; threshold {}): the \
-         loop is frozen inside this poll",
+        "{} has been running for {} and has not returned (watchdog; threshold {})",
         describe(id, name.as_deref(), loc, main),
         fmt_duration(Duration::from_nanos(running_for)),
         fmt_duration(Duration::from_nanos(w.threshold_ns)),
