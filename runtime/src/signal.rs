@@ -424,8 +424,12 @@ impl Signal {
             slot => *slot = Some(cx.waker().clone()),
         }
         // The runtime's own listeners (`run`'s Ctrl-C default) do not keep a deadlocked
-        // program alive: their waker clone counts as loop-local.
-        crate::task::dump::note_wait(crate::task::dump::Label::Op("signal"), !self.user);
+        // program alive: their waker clone counts as loop-local, and dumps do not show it.
+        if self.user {
+            crate::task::dump::note_wait(crate::task::dump::Label::Op(&"signal"), false);
+        } else {
+            crate::task::dump::note_hidden_local_wait();
+        }
         Poll::Pending
     }
 }

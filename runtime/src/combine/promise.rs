@@ -301,7 +301,7 @@ impl<T: Clone> Future for Promise<T> {
             Some(w) if w.will_wake(cx.waker()) => {}
             _ => waiters[i] = Some(cx.waker().clone()),
         }
-        crate::task::dump::note_wait(crate::task::dump::Label::Op("Promise"), true);
+        crate::task::dump::note_wait(crate::task::dump::Label::Op(&"Promise"), true);
         Poll::Pending
     }
 }

@@ -61,10 +61,12 @@ pub(crate) struct Core {
     /// while one runs (its result would look infinitely slow).
     blocking_in_flight: Cell<usize>,
     /// What the poll in progress reported through `note_wait`.
-    wait_note: Cell<WaitNote>,
-    /// The last note of each waiting task, by registry index; grown only as far as a
-    /// task that labelled a wait sits (most short tasks never wait on a primitive).
-    waits: RefCell<Vec<StoredWait>>,
+    /// The first label (and, in `note_count`, how many labels and loop-local waker
+    /// clones: `labels << 16 | local`) the poll in progress reported through `note_wait`.
+    note_label: Cell<Option<Label>>,
+    note_count: Cell<u32>,
+    /// Where each registered task was spawned, by registry index (beside `registry`).
+    locations: RefCell<Vec<&'static Location<'static>>>,
     /// The main future's poll count, last poll and note.
     main_polls: Cell<u32>,
     main_last_poll: Cell<u64>,
@@ -179,8 +181,9 @@ impl Core {
             blocking: RefCell::new(None),
             max_blocking_threads: Cell::new(512),
             blocking_in_flight: Cell::new(0),
-            wait_note: Cell::new(WaitNote::EMPTY),
-            waits: RefCell::new(Vec::new()),
+            note_label: Cell::new(None),
+            note_count: Cell::new(0),
+            locations: RefCell::new(Vec::new()),
             main_polls: Cell::new(0),
             main_last_poll: Cell::new(0),
             main_wait: Cell::new(StoredWait::default()),
@@ -208,11 +211,12 @@ impl Core {
         if let Some(n) = name {
             self.shared.set_name(id, n);
         }
-        let task = TaskRef::allocate(future, id, self.shared.clone(), named, location);
+        let task = TaskRef::allocate(future, id, self.shared.clone(), named);
         {
             let mut reg = self.registry.borrow_mut();
             task.header().index.set(reg.len() as u32);
             reg.push(task);
+            self.locations.borrow_mut().push(location);
         }
         task.set_state(task.state() | raw::SCHEDULED);
         self.ready.borrow_mut().push_back(task);
@@ -556,7 +560,7 @@ impl Core {
                     if let Some(t) = timer {
                         self.slow_end(t, None, None);
                     }
-                    self.wait_note.set(WaitNote::EMPTY);
+                    self.note_count.set(0);
                     if let Err(p) = r {
                         self.shared.report_unhandled(
                             TaskId(0),
@@ -634,16 +638,18 @@ impl Core {
             self.complete(task);
             return;
         }
-        task.set_state((s & !raw::SCHEDULED) | raw::RUNNING);
+        // A poll starts with no wait noted (`note_wait` fills the note in).
+        task.set_state((s & !(raw::SCHEDULED | raw::NOTE_BITS)) | raw::RUNNING);
         let waker = borrowed_waker(task);
         let mut cx = Context::from_waker(&waker);
         let prev = self.current.replace(Some(task));
         let h = task.header();
         h.polls.set(h.polls.get().wrapping_add(1));
         let timer = if TIMED {
+            let loc = self.location_of(task);
             self.slow
                 .as_ref()
-                .map(|s| s.begin(Some(task.id()), Some(h.location), false))
+                .map(|s| s.begin(Some(task.id()), Some(loc), false))
         } else {
             None
         };
@@ -651,16 +657,9 @@ impl Core {
         // SAFETY: not complete, and we are on its loop thread.
         let res = unsafe { task.poll(&mut cx) };
         if let Some(t) = timer {
-            self.slow_end(t, Some(task), Some(h.location));
+            self.slow_end(t, Some(task), Some(self.location_of(task)));
         }
         self.current.set(prev);
-        let note = self.wait_note.get();
-        if note.label.is_some() {
-            self.wait_note.set(WaitNote::EMPTY);
-            if res.is_pending() {
-                self.store_wait(task, note);
-            }
-        }
         let s = task.state() & !raw::RUNNING;
         match res {
             Poll::Ready(()) => {
@@ -711,13 +710,7 @@ impl Core {
         if let Some(moved) = reg.get(i) {
             moved.header().index.set(i as u32);
         }
-        // The wait notes follow the registry's swap-remove (they are shorter or equal).
-        let mut waits = self.waits.borrow_mut();
-        if i < waits.len() {
-            let last = reg.len();
-            waits[i] = waits.get(last).copied().unwrap_or_default();
-            waits.truncate(last);
-        }
+        self.locations.borrow_mut().swap_remove(i);
     }
 
     /// Cancels and drops every task, then releases everything the loop holds (L5).
@@ -778,27 +771,78 @@ impl Core {
     /// `task::dump::note_wait`).
     #[inline]
     pub(crate) fn note_wait(&self, label: Label, local: bool) {
-        let mut n = self.wait_note.get();
-        if n.label.is_none() {
-            n.label = Some(label);
+        if let Some(task) = self.current.get() {
+            // In the task's header and state bits: no table, no allocation.
+            let s = task.state();
+            let labels = (s & raw::NOTE_LABELS) >> raw::NOTE_LABELS_SHIFT;
+            if labels == 0 {
+                task.header().note.set(label.encode());
+            }
+            let local_n = (((s & raw::NOTE_LOCAL) >> raw::NOTE_LOCAL_SHIFT) + u32::from(local))
+                .min(raw::NOTE_LOCAL_MAX);
+            task.set_state(
+                (s & !raw::NOTE_BITS)
+                    | ((labels + 1).min(2) << raw::NOTE_LABELS_SHIFT)
+                    | (local_n << raw::NOTE_LOCAL_SHIFT),
+            );
+            return;
         }
-        n.labels = n.labels.saturating_add(1);
-        n.local = n.local.saturating_add(u16::from(local));
-        self.wait_note.set(n);
+        if !self.polling_main.get() {
+            return; // a callback, or drop code between polls: nobody to note it for
+        }
+        let c = self.note_count.get();
+        if c >> 16 == 0 {
+            self.note_label.set(Some(label));
+        }
+        if c < 0xFFFF_0000 {
+            self.note_count.set(c + 0x1_0000 + u32::from(local));
+        }
     }
 
-    #[inline(never)]
-    fn store_wait(&self, task: TaskRef, note: WaitNote) {
-        let h = task.header();
-        let i = h.index.get() as usize;
-        let mut waits = self.waits.borrow_mut();
-        if waits.len() <= i {
-            waits.resize(i + 1, StoredWait::default());
+    /// The note of the poll that just ended, from the accumulator (`count != 0`).
+    #[inline]
+    fn take_note(&self, count: u32) -> WaitNote {
+        WaitNote {
+            label: if count >> 16 != 0 {
+                self.note_label.get()
+            } else {
+                None
+            },
+            labels: (count >> 16) as u16,
+            local: (count & 0xFFFF) as u16,
         }
-        waits[i] = StoredWait {
-            note,
-            stamp: h.polls.get(),
-        };
+    }
+
+    /// A loop-local waker clone that no label shows (see `note_hidden_local_wait`).
+    pub(crate) fn note_hidden_local_wait(&self) {
+        if self.current.get().is_some() || !self.polling_main.get() {
+            return; // only `run`'s main future has such a wait
+        }
+        let c = self.note_count.get();
+        if c & 0xFFFF < 0xFFFF {
+            self.note_count.set(c + 1);
+        }
+    }
+
+    /// Where `task` (registered) was spawned.
+    fn location_of(&self, task: TaskRef) -> &'static Location<'static> {
+        self.locations.borrow()[task.header().index.get() as usize]
+    }
+
+    /// The note of `task`'s last poll, if it reported a wait.
+    fn task_note(task: TaskRef) -> Option<WaitNote> {
+        let s = task.state();
+        let labels = (s & raw::NOTE_LABELS) >> raw::NOTE_LABELS_SHIFT;
+        let local = (s & raw::NOTE_LOCAL) >> raw::NOTE_LOCAL_SHIFT;
+        if labels == 0 && local == 0 {
+            return None;
+        }
+        Some(WaitNote {
+            // SAFETY: only `note_wait` writes the note, with `Label::encode`.
+            label: unsafe { Label::decode(task.header().note.get()) },
+            labels: labels as u16,
+            local: local as u16,
+        })
     }
 
     /// Before `block_on` polls the main future.
@@ -806,7 +850,7 @@ impl Core {
     pub(crate) fn main_poll_begin(&self) -> Option<super::watchdog::PollTimer> {
         self.main_polls.set(self.main_polls.get().wrapping_add(1));
         self.polling_main.set(true);
-        self.wait_note.set(WaitNote::EMPTY);
+        self.note_count.set(0);
         let timer = self.slow.as_ref().map(|s| s.begin(None, None, true));
         self.main_last_poll.set(self.coarse_ns.get());
         timer
@@ -819,7 +863,8 @@ impl Core {
             self.slow_end(t, None, None);
         }
         self.polling_main.set(false);
-        let note = self.wait_note.replace(WaitNote::EMPTY);
+        let count = self.note_count.replace(0);
+        let note = self.take_note(count);
         self.main_wait.set(StoredWait {
             note,
             stamp: self.main_polls.get(),
@@ -975,7 +1020,7 @@ impl Core {
             });
         }
         let reg = self.registry.borrow();
-        let waits = self.waits.borrow();
+        let locations = self.locations.borrow();
         let current = self.current.get();
         let mut list: Vec<(TaskRef, usize)> = reg.iter().copied().zip(0..).collect();
         list.sort_by_key(|(t, _)| t.id());
@@ -992,15 +1037,15 @@ impl Core {
                 TaskState::Waiting
             };
             let polls = h.polls.get();
-            let waiting_on = match waits.get(i) {
-                Some(w) if state == TaskState::Waiting && w.stamp == polls => render(w.note),
+            let waiting_on = match Core::task_note(task) {
+                Some(note) if state == TaskState::Waiting => render(note),
                 _ => Vec::new(),
             };
             let awaited_by = task.with_join_waker(|w| w.and_then(who_waits).into_iter().collect());
             tasks.push(TaskEntry {
                 id: Some(task.id()),
                 name: task.name().map(|n| n.to_string()),
-                spawned_at: Some(h.location),
+                spawned_at: Some(locations[i]),
                 state,
                 polls: u64::from(polls),
                 since_last_poll: (polls > 0)
@@ -1046,8 +1091,7 @@ impl Core {
             return false;
         }
         let reg = self.registry.borrow();
-        let waits = self.waits.borrow();
-        for (i, task) in reg.iter().enumerate() {
+        for task in reg.iter() {
             if Some(task.id()) == signals.driver {
                 continue; // the signal pipe's reader: no listener of the program's
             }
@@ -1055,14 +1099,10 @@ impl Core {
             if s & (raw::SCHEDULED | raw::RUNNING | raw::COMPLETE | raw::CANCELLED) != 0 {
                 return false;
             }
-            let h = task.header();
-            let Some(w) = waits.get(i) else {
-                return false;
-            };
-            if w.stamp != h.polls.get()
-                || w.note.local == 0
-                || task.ref_count() != 1 + u32::from(w.note.local)
-            {
+            // Every waker clone must be one a loop-local primitive reported; a saturated
+            // count proves nothing.
+            let local = (s & raw::NOTE_LOCAL) >> raw::NOTE_LOCAL_SHIFT;
+            if local == 0 || local == raw::NOTE_LOCAL_MAX || task.ref_count() != 1 + local {
                 return false;
             }
         }

@@ -32,7 +32,9 @@ pub struct RuntimeMetrics {
     pub turns: u64,
     /// Times the loop blocked in `epoll_wait` with nothing to do.
     pub parks: u64,
-    /// Polls that took longer than the slow-poll threshold (0 until that is configured).
+    /// Polls (of tasks, the main future and callbacks) that took longer than the slow-poll
+    /// threshold ([`Builder::slow_poll_threshold`](crate::Builder::slow_poll_threshold));
+    /// always 0 while detection is off (release builds by default).
     pub slow_polls: u64,
     /// Timers registered now (sleeps, timeouts, intervals).
     pub timers_pending: usize,

@@ -123,7 +123,7 @@ impl<S: mio::event::Source> Source<S> {
                     .ready_or_park(self.key, want, write, cx.waker())
                 {
                     core.note_wait(
-                        crate::task::dump::Label::Io(std::any::type_name::<S>(), write),
+                        crate::task::dump::Label::Io(crate::task::dump::io_site::<S>(write)),
                         false,
                     );
                     return Poll::Pending;

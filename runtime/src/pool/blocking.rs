@@ -170,7 +170,7 @@ impl<T> Future for Blocking<T> {
     type Output = Result<T, PoolError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let r = self.fut.poll_labelled(cx, "run_in_executor job");
+        let r = self.fut.poll_labelled(cx, &"run_in_executor job");
         if r.is_ready() {
             self.release();
         }

@@ -470,7 +470,7 @@ impl<T> Future for PoolFuture<T> {
     type Output = Result<T, PoolError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.poll_labelled(cx, "pool job")
+        self.poll_labelled(cx, &"pool job")
     }
 }
 
@@ -479,7 +479,7 @@ impl<T> PoolFuture<T> {
     pub(crate) fn poll_labelled(
         &self,
         cx: &mut Context<'_>,
-        label: &'static str,
+        label: &'static &'static str,
     ) -> Poll<Result<T, PoolError>> {
         let mut g = lock(&self.shared);
         if matches!(g.state, State::Finished | State::Cancelled) {

@@ -128,7 +128,7 @@ impl Future for BarrierWait<'_> {
         let b = self.barrier;
         if let Some((key, index, _)) = self.state {
             let Some(how) = b.waiters.borrow_mut().poll_notified_tag(key, cx.waker()) else {
-                crate::task::dump::note_wait(crate::task::dump::Label::Op("Barrier::wait"), true);
+                crate::task::dump::note_wait(crate::task::dump::Label::Op(&"Barrier::wait"), true);
                 return Poll::Pending;
             };
             self.state = None;
@@ -153,7 +153,7 @@ impl Future for BarrierWait<'_> {
         b.arrived.set(index + 1);
         let key = b.waiters.borrow_mut().push(cx.waker());
         self.state = Some((key, index, b.generation.get()));
-        crate::task::dump::note_wait(crate::task::dump::Label::Op("Barrier::wait"), true);
+        crate::task::dump::note_wait(crate::task::dump::Label::Op(&"Barrier::wait"), true);
         Poll::Pending
     }
 }

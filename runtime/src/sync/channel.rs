@@ -193,7 +193,7 @@ impl<T> Future for Send<'_, T> {
         if let Some(key) = this.key {
             // Blocked earlier: has a receiver taken the value (or the channel closed)?
             if !g.send_waiters.poll_notified(key, cx.waker()) {
-                crate::task::dump::note_wait(crate::task::dump::Label::Op("Channel::send"), true);
+                crate::task::dump::note_wait(crate::task::dump::Label::Op(&"Channel::send"), true);
                 return Poll::Pending;
             }
             this.key = None;
@@ -220,7 +220,7 @@ impl<T> Future for Send<'_, T> {
         let key = g.send_waiters.push(cx.waker());
         g.senders.push_back((key, value));
         this.key = Some(key);
-        crate::task::dump::note_wait(crate::task::dump::Label::Op("Channel::send"), true);
+        crate::task::dump::note_wait(crate::task::dump::Label::Op(&"Channel::send"), true);
         Poll::Pending
     }
 }
@@ -255,7 +255,7 @@ impl<T> Future for Receive<'_, T> {
         if let Some(key) = this.key {
             if !g.recv_waiters.poll_notified(key, cx.waker()) {
                 crate::task::dump::note_wait(
-                    crate::task::dump::Label::Op("Channel::receive"),
+                    crate::task::dump::Label::Op(&"Channel::receive"),
                     true,
                 );
                 return Poll::Pending;
@@ -279,7 +279,7 @@ impl<T> Future for Receive<'_, T> {
             return Poll::Ready(Err(RecvError));
         }
         this.key = Some(g.recv_waiters.push(cx.waker()));
-        crate::task::dump::note_wait(crate::task::dump::Label::Op("Channel::receive"), true);
+        crate::task::dump::note_wait(crate::task::dump::Label::Op(&"Channel::receive"), true);
         Poll::Pending
     }
 }

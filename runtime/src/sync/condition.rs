@@ -154,7 +154,7 @@ impl<T> Future for WaitNotified<'_, T> {
             self.key = None;
             Poll::Ready(())
         } else {
-            crate::task::dump::note_wait(crate::task::dump::Label::Op("Condition::wait"), true);
+            crate::task::dump::note_wait(crate::task::dump::Label::Op(&"Condition::wait"), true);
             Poll::Pending
         }
     }

@@ -139,7 +139,7 @@ impl<T> Receiver<T> {
         drop(g);
         drop(old); // a waker's `Drop` is foreign code: never under the lock
         crate::task::dump::note_wait(
-            crate::task::dump::Label::Op("cross_thread::Receiver::recv"),
+            crate::task::dump::Label::Op(&"cross_thread::Receiver::recv"),
             false,
         );
         Poll::Pending

@@ -81,14 +81,14 @@ impl Future for EventWait<'_> {
                 self.key = None;
                 return Poll::Ready(());
             }
-            crate::task::dump::note_wait(crate::task::dump::Label::Op("Event::wait"), true);
+            crate::task::dump::note_wait(crate::task::dump::Label::Op(&"Event::wait"), true);
             return Poll::Pending;
         }
         if ev.set.get() {
             return Poll::Ready(());
         }
         self.key = Some(ev.waiters.borrow_mut().push(cx.waker()));
-        crate::task::dump::note_wait(crate::task::dump::Label::Op("Event::wait"), true);
+        crate::task::dump::note_wait(crate::task::dump::Label::Op(&"Event::wait"), true);
         Poll::Pending
     }
 }
@@ -179,14 +179,14 @@ impl Future for Notified<'_> {
                 self.key = None;
                 return Poll::Ready(());
             }
-            crate::task::dump::note_wait(crate::task::dump::Label::Op("Notify::notified"), true);
+            crate::task::dump::note_wait(crate::task::dump::Label::Op(&"Notify::notified"), true);
             return Poll::Pending;
         }
         if n.permit.replace(false) {
             return Poll::Ready(());
         }
         self.key = Some(n.waiters.borrow_mut().push(cx.waker()));
-        crate::task::dump::note_wait(crate::task::dump::Label::Op("Notify::notified"), true);
+        crate::task::dump::note_wait(crate::task::dump::Label::Op(&"Notify::notified"), true);
         Poll::Pending
     }
 }

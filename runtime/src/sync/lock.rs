@@ -125,7 +125,7 @@ impl<'a, T: ?Sized> Future for Acquire<'a, T> {
                 // The releaser handed the lock over: it is ours and still marked locked.
                 return Poll::Ready(LockGuard { lock });
             }
-            crate::task::dump::note_wait(crate::task::dump::Label::Op("Lock::lock"), true);
+            crate::task::dump::note_wait(crate::task::dump::Label::Op(&"Lock::lock"), true);
             return Poll::Pending;
         }
         if !lock.locked.get() && !lock.waiters.borrow().has_waiting() {
@@ -133,7 +133,7 @@ impl<'a, T: ?Sized> Future for Acquire<'a, T> {
             return Poll::Ready(LockGuard { lock });
         }
         self.key = Some(lock.waiters.borrow_mut().push(cx.waker()));
-        crate::task::dump::note_wait(crate::task::dump::Label::Op("Lock::lock"), true);
+        crate::task::dump::note_wait(crate::task::dump::Label::Op(&"Lock::lock"), true);
         Poll::Pending
     }
 }

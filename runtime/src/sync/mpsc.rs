@@ -326,7 +326,7 @@ impl<T> Future for SendFuture<'_, T> {
         if let Some(key) = this.key {
             if !c.send_waiters.poll_notified(key, cx.waker()) {
                 crate::task::dump::note_wait(
-                    crate::task::dump::Label::Op("mpsc::Sender::send"),
+                    crate::task::dump::Label::Op(&"mpsc::Sender::send"),
                     true,
                 );
                 return Poll::Pending;
@@ -335,7 +335,7 @@ impl<T> Future for SendFuture<'_, T> {
         } else if !c.send_waiters.is_empty() && !c.closed {
             // Others wait for room already: queue behind them (FIFO).
             this.key = Some(c.send_waiters.push(cx.waker()));
-            crate::task::dump::note_wait(crate::task::dump::Label::Op("mpsc::Sender::send"), true);
+            crate::task::dump::note_wait(crate::task::dump::Label::Op(&"mpsc::Sender::send"), true);
             return Poll::Pending;
         }
         let value = this.value.take().expect("`send` polled after completion");
@@ -354,7 +354,7 @@ impl<T> Future for SendFuture<'_, T> {
         }
         this.value = Some(value);
         this.key = Some(c.send_waiters.push(cx.waker()));
-        crate::task::dump::note_wait(crate::task::dump::Label::Op("mpsc::Sender::send"), true);
+        crate::task::dump::note_wait(crate::task::dump::Label::Op(&"mpsc::Sender::send"), true);
         Poll::Pending
     }
 }
@@ -398,7 +398,7 @@ impl<T> Receiver<T> {
             _ => c.rx_waker = Some(cx.waker().clone()),
         }
         c.rx_waiting = true;
-        crate::task::dump::note_wait(crate::task::dump::Label::Op("mpsc::Receiver::recv"), true);
+        crate::task::dump::note_wait(crate::task::dump::Label::Op(&"mpsc::Receiver::recv"), true);
         Poll::Pending
     }
 

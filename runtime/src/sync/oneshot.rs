@@ -102,7 +102,7 @@ impl<T> Future for Receiver<T> {
             return Poll::Ready(Err(RecvError));
         }
         g.waker = Some(cx.waker().clone());
-        crate::task::dump::note_wait(crate::task::dump::Label::Op("oneshot::Receiver"), true);
+        crate::task::dump::note_wait(crate::task::dump::Label::Op(&"oneshot::Receiver"), true);
         Poll::Pending
     }
 }

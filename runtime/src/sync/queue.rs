@@ -434,7 +434,7 @@ impl<S: Store> Future for Put<'_, S> {
         let queue_jump = match this.key {
             Some(key) => {
                 if !g.putters.poll_notified(key, cx.waker()) {
-                    crate::task::dump::note_wait(crate::task::dump::Label::Op("Queue::put"), true);
+                    crate::task::dump::note_wait(crate::task::dump::Label::Op(&"Queue::put"), true);
                     return Poll::Pending;
                 }
                 this.key = None;
@@ -450,7 +450,7 @@ impl<S: Store> Future for Put<'_, S> {
         if g.full() || queue_jump {
             this.item = Some(item);
             this.key = Some(g.putters.push(cx.waker()));
-            crate::task::dump::note_wait(crate::task::dump::Label::Op("Queue::put"), true);
+            crate::task::dump::note_wait(crate::task::dump::Label::Op(&"Queue::put"), true);
             return Poll::Pending;
         }
         BaseQueue::store(&mut g, item);
@@ -490,7 +490,7 @@ impl<S: Store> Future for Get<'_, S> {
         let queue_jump = match this.key {
             Some(key) => {
                 if !g.getters.poll_notified(key, cx.waker()) {
-                    crate::task::dump::note_wait(crate::task::dump::Label::Op("Queue::get"), true);
+                    crate::task::dump::note_wait(crate::task::dump::Label::Op(&"Queue::get"), true);
                     return Poll::Pending;
                 }
                 this.key = None;
@@ -515,7 +515,7 @@ impl<S: Store> Future for Get<'_, S> {
             return Poll::Ready(Err(GetError::ShutDown));
         }
         this.key = Some(g.getters.push(cx.waker()));
-        crate::task::dump::note_wait(crate::task::dump::Label::Op("Queue::get"), true);
+        crate::task::dump::note_wait(crate::task::dump::Label::Op(&"Queue::get"), true);
         Poll::Pending
     }
 }
@@ -561,7 +561,7 @@ impl<S: Store> Future for QueueJoin<'_, S> {
         if this.key.is_none() {
             this.key = Some(g.joiners.push(cx.waker()));
         }
-        crate::task::dump::note_wait(crate::task::dump::Label::Op("Queue::join"), true);
+        crate::task::dump::note_wait(crate::task::dump::Label::Op(&"Queue::join"), true);
         Poll::Pending
     }
 }

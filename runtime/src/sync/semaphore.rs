@@ -142,7 +142,7 @@ impl<'a> Future for AcquirePermit<'a> {
                 self.key = None;
                 return Poll::Ready(SemaphorePermit { sem }); // handed to us
             }
-            crate::task::dump::note_wait(crate::task::dump::Label::Op("Semaphore::acquire"), true);
+            crate::task::dump::note_wait(crate::task::dump::Label::Op(&"Semaphore::acquire"), true);
             return Poll::Pending;
         }
         if sem.permits.get() > 0 && !sem.waiters.borrow().has_waiting() {
@@ -150,7 +150,7 @@ impl<'a> Future for AcquirePermit<'a> {
             return Poll::Ready(SemaphorePermit { sem });
         }
         self.key = Some(sem.waiters.borrow_mut().push(cx.waker()));
-        crate::task::dump::note_wait(crate::task::dump::Label::Op("Semaphore::acquire"), true);
+        crate::task::dump::note_wait(crate::task::dump::Label::Op(&"Semaphore::acquire"), true);
         Poll::Pending
     }
 }

@@ -15,16 +15,85 @@ use crate::event_loop::context;
 
 /// What a wait is on, as a primitive reports it. Static strings only: labelling a wait
 /// costs no allocation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) enum Label {
-    /// A primitive's operation, e.g. `"Queue::get"`.
-    Op(&'static str),
-    /// Readiness of an I/O source of this type (its `type_name`), reading or writing.
-    Io(&'static str, bool),
+    /// A primitive's operation, e.g. `&"Queue::get"` (a pointer to a static string, so
+    /// that a label is two words).
+    Op(&'static &'static str),
+    /// Readiness of an I/O source (its type and direction; see [`io_site`]).
+    Io(&'static IoSite),
     /// A join: the task with this id.
     Join(TaskId),
     /// A timer, with its deadline on the loop's clock (ns).
     Sleep(u64),
+}
+
+/// An I/O source's type and direction, as a static (one per type and direction).
+#[derive(Debug)]
+pub(crate) struct IoSite {
+    ty: fn() -> &'static str,
+    write: bool,
+}
+
+struct IoSites<S: ?Sized>(std::marker::PhantomData<S>);
+
+impl<S: ?Sized> IoSites<S> {
+    const READ: &'static IoSite = &IoSite {
+        ty: std::any::type_name::<S>,
+        write: false,
+    };
+    const WRITE: &'static IoSite = &IoSite {
+        ty: std::any::type_name::<S>,
+        write: true,
+    };
+}
+
+/// The static site of waiting on an `S` for reading or writing.
+#[inline]
+pub(crate) fn io_site<S: ?Sized>(write: bool) -> &'static IoSite {
+    if write {
+        IoSites::<S>::WRITE
+    } else {
+        IoSites::<S>::READ
+    }
+}
+
+const TAG_OP: u64 = 0;
+const TAG_IO: u64 = 1;
+const TAG_JOIN: u64 = 2;
+const TAG_SLEEP: u64 = 3;
+
+impl Label {
+    /// One word: a static's address (8-byte aligned) or a value shifted left by 3, with
+    /// the kind in the low 3 bits; never 0 for a label.
+    #[inline]
+    pub(crate) fn encode(self) -> u64 {
+        match self {
+            Label::Op(s) => s as *const &'static str as usize as u64 | TAG_OP,
+            Label::Io(site) => site as *const IoSite as usize as u64 | TAG_IO,
+            Label::Join(id) => (id.0 << 3) | TAG_JOIN,
+            Label::Sleep(ns) => (ns.min(u64::MAX >> 3) << 3) | TAG_SLEEP,
+        }
+    }
+
+    /// The label `encode` made (`None` for 0).
+    ///
+    /// # Safety
+    /// `word` is 0 or came from [`Label::encode`].
+    pub(crate) unsafe fn decode(word: u64) -> Option<Label> {
+        if word == 0 {
+            return None;
+        }
+        Some(match word & 7 {
+            // SAFETY: such words come from `encode`, which took these addresses from
+            // `&'static` references.
+            TAG_OP => Label::Op(unsafe { &*((word & !7) as usize as *const &'static str) }),
+            // SAFETY: as above.
+            TAG_IO => Label::Io(unsafe { &*((word & !7) as usize as *const IoSite) }),
+            TAG_JOIN => Label::Join(TaskId(word >> 3)),
+            _ => Label::Sleep(word >> 3),
+        })
+    }
 }
 
 impl fmt::Display for Label {
@@ -33,8 +102,8 @@ impl fmt::Display for Label {
             Label::Op(s) => f.write_str(s),
             Label::Join(id) => write!(f, "Task {id}"),
             Label::Sleep(ns) => write!(f, "sleep until {}", fmt_duration(Duration::from_nanos(ns))),
-            Label::Io(ty, write) => {
-                let short = short_type_name(ty);
+            Label::Io(&IoSite { ty, write }) => {
+                let short = short_type_name(ty());
                 if short.ends_with("Listener") && !write {
                     write!(f, "{short} accept")
                 } else if write {
@@ -59,22 +128,15 @@ fn short_type_name(ty: &'static str) -> &'static str {
 /// What one poll reported: its first label, and how many waker clones loop-local
 /// primitives took during it (the deadlock proof counts them against the task's
 /// reference count).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct WaitNote {
     pub(crate) label: Option<Label>,
     pub(crate) labels: u16,
     pub(crate) local: u16,
 }
 
-impl WaitNote {
-    pub(crate) const EMPTY: WaitNote = WaitNote {
-        label: None,
-        labels: 0,
-        local: 0,
-    };
-}
-
-/// A task's last note, valid while `stamp` equals the task's poll count.
+/// A task's last note (valid while the task has the `NOTED` state bit); for the main
+/// future, valid while `stamp` equals its poll count.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct StoredWait {
     pub(crate) note: WaitNote,
@@ -90,6 +152,16 @@ pub(crate) fn note_wait(label: Label, local: bool) {
     context::with_core(|c| {
         if let Some(c) = c {
             c.note_wait(label, local)
+        }
+    })
+}
+
+/// Like [`note_wait`] for a loop-local wait of the runtime's own that dumps do not show
+/// (`run`'s Ctrl-C listener): it only counts for the deadlock proof.
+pub(crate) fn note_hidden_local_wait() {
+    context::with_core(|c| {
+        if let Some(c) = c {
+            c.note_hidden_local_wait()
         }
     })
 }
@@ -270,4 +342,14 @@ pub(crate) fn fmt_duration(d: Duration) -> String {
 #[track_caller]
 pub fn dump() -> TaskDump {
     context::expect_core(|core| core.dump())
+}
+
+#[cfg(test)]
+mod tests {
+    /// A label is two words, so that noting a wait stays cheap.
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn labels_are_small() {
+        assert_eq!(std::mem::size_of::<Option<super::Label>>(), 16);
+    }
 }

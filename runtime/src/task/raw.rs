@@ -6,7 +6,6 @@
 use std::any::Any;
 use std::cell::{Cell, UnsafeCell};
 use std::future::Future;
-use std::panic::Location;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::{self, NonNull};
@@ -35,6 +34,16 @@ pub(crate) const TAKEN: u32 = 1 << 6;
 /// The task has a name, kept in the loop's name table (not in the header, to keep it small).
 pub(crate) const NAMED: u32 = 1 << 7;
 
+/// What the task's last poll reported waiting on (`task::dump`): how many labelled waits
+/// (0, 1, 2 = "2 or more"; the first is in `Header::note`) and how many waker clones
+/// loop-local primitives took (saturating at `NOTE_LOCAL_MAX`). Cleared when a poll starts.
+pub(crate) const NOTE_LABELS_SHIFT: u32 = 9;
+pub(crate) const NOTE_LABELS: u32 = 0b11 << NOTE_LABELS_SHIFT;
+pub(crate) const NOTE_LOCAL_SHIFT: u32 = 11;
+pub(crate) const NOTE_LOCAL_MAX: u32 = 0b1_1111;
+pub(crate) const NOTE_LOCAL: u32 = NOTE_LOCAL_MAX << NOTE_LOCAL_SHIFT;
+pub(crate) const NOTE_BITS: u32 = NOTE_LABELS | NOTE_LOCAL;
+
 /// The loop-local owners. While any of these bits is set, the group holds one reference.
 pub(crate) const LOCAL_OWNERS: u32 = SCHEDULED | HANDLE | REGISTERED;
 
@@ -59,8 +68,9 @@ pub(crate) struct Header {
     pub(crate) join_waker: UnsafeCell<Option<Waker>>,
     /// Immutable: the task's id, unique within its loop.
     pub(crate) id: TaskId,
-    /// Immutable: where the task was spawned (`#[track_caller]`).
-    pub(crate) location: &'static Location<'static>,
+    /// Loop thread: the first wait label of the last poll, encoded (`dump::Label`);
+    /// valid while the state's `NOTE_LABELS` bits are set.
+    pub(crate) note: Cell<u64>,
     /// Loop thread: the loop's coarse clock (ns since the loop started) at the last poll.
     pub(crate) last_poll: Cell<u64>,
 }
@@ -116,7 +126,6 @@ impl TaskRef {
         id: TaskId,
         shared: Arc<Shared>,
         named: bool,
-        location: &'static Location<'static>,
     ) -> TaskRef {
         let cell = Box::new(TaskCell {
             header: Header {
@@ -135,7 +144,7 @@ impl TaskRef {
                 shared,
                 join_waker: UnsafeCell::new(None),
                 id,
-                location,
+                note: Cell::new(0),
                 last_poll: Cell::new(0),
             },
             stage: UnsafeCell::new(Stage::Running(future)),
@@ -419,7 +428,7 @@ mod size_tests {
 
     /// Locks the memory budget per task: a task with a small future and output is one
     /// 88-byte block (a 96-byte malloc chunk): 72 bytes of bookkeeping, of which the
-    /// spawn location and the last poll's time serve task dumps and slow-poll reports.
+    /// poll count, the last poll's time and the wait note serve task dumps.
     #[test]
     #[cfg(target_pointer_width = "64")]
     fn task_block_stays_small() {

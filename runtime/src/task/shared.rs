@@ -150,7 +150,7 @@ impl<T: Clone> Future for SharedTask<T> {
         if !w.iter().any(|x| x.will_wake(cx.waker())) {
             w.push(cx.waker().clone());
         }
-        crate::task::dump::note_wait(crate::task::dump::Label::Op("SharedTask"), true);
+        crate::task::dump::note_wait(crate::task::dump::Label::Op(&"SharedTask"), true);
         Poll::Pending
     }
 }
