@@ -146,11 +146,24 @@ fn every_primitive_labels_its_wait() {
     });
 }
 
+/// Spawns a task named `name` and gives back where the spawn was written (the caller's
+/// line: `#[track_caller]` carries it through, as it does for `spawn` itself).
+#[track_caller]
+fn spawn_named<F: std::future::Future + 'static>(
+    name: &str,
+    future: F,
+) -> (
+    runtime::Task<F::Output>,
+    &'static std::panic::Location<'static>,
+) {
+    let task = runtime::task::Builder::new().name(name).spawn(future);
+    (task, std::panic::Location::caller())
+}
+
 #[test]
 fn entries_carry_state_polls_location_and_edges() {
     paused().block_on(async {
-        let line = line!() + 1;
-        let worker = runtime::task::Builder::new().name("worker").spawn(async {
+        let (worker, at) = spawn_named("worker", async {
             for _ in 0..4 {
                 runtime::yield_now().await;
             }
@@ -169,7 +182,7 @@ fn entries_carry_state_polls_location_and_edges() {
         );
         let loc = w.spawned_at.unwrap();
         assert!(loc.file().ends_with("debug_dump.rs"), "{loc}");
-        assert_eq!(loc.line(), line);
+        assert_eq!(loc, at);
         assert_eq!(dump.task(fresh.id()).unwrap().state, TaskState::Ready);
 
         // Main awaits `fresh`: an edge from main.

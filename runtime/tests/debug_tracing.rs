@@ -80,6 +80,20 @@ impl Subscriber for Recorder {
     }
 }
 
+/// Spawns a task named `name` and gives back where the spawn was written (the caller's
+/// line: `#[track_caller]` carries it through, as it does for `spawn` itself).
+#[track_caller]
+fn spawn_named<F: std::future::Future + 'static>(
+    name: &str,
+    future: F,
+) -> (
+    runtime::Task<F::Output>,
+    &'static std::panic::Location<'static>,
+) {
+    let task = runtime::task::Builder::new().name(name).spawn(future);
+    (task, std::panic::Location::caller())
+}
+
 #[test]
 fn tasks_are_spans_entered_for_each_poll_and_events_carry_them() {
     let rec = Recorder::default();
@@ -89,14 +103,15 @@ fn tasks_are_spans_entered_for_each_poll_and_events_carry_them() {
         .slow_poll_threshold(Some(Duration::from_millis(10)))
         .build()
         .unwrap();
-    let line = line!() + 4;
+    let mut line = 0;
     rt.block_on(async {
-        let t = runtime::task::Builder::new().name("worker").spawn(async {
+        let (t, at) = spawn_named("worker", async {
             tracing::info!("before");
             runtime::sleep(Duration::from_secs(1)).await;
             tracing::info!("after the await");
             std::thread::sleep(Duration::from_millis(30)); // a slow poll
         });
+        line = at.line();
         let id = t.id();
         t.await.unwrap();
         // A panic nobody observes.

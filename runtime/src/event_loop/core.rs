@@ -12,7 +12,7 @@ use std::time::Duration;
 use super::context;
 use super::shared::{Injected, Shared};
 use crate::reactor::Reactor;
-use crate::task::dump::{Label, StoredWait, TaskDump, TaskEntry, TaskState, WaitNote};
+use crate::task::dump::{self, Label, TaskDump, TaskEntry, TaskState};
 use crate::task::raw::{self, TaskRef};
 use crate::task::{waker::borrowed_waker, Task, TaskId};
 use crate::time::{Clock, Timers};
@@ -60,17 +60,14 @@ pub(crate) struct Core {
     /// `run_in_executor` jobs whose future is still awaited: a paused clock must not jump
     /// while one runs (its result would look infinitely slow).
     blocking_in_flight: Cell<usize>,
-    /// What the poll in progress reported through `note_wait`.
-    /// The first label (and, in `note_count`, how many labels and loop-local waker
-    /// clones: `labels << 16 | local`) the poll in progress reported through `note_wait`.
-    note_label: Cell<Option<Label>>,
-    note_count: Cell<u32>,
     /// Where each registered task was spawned, by registry index (beside `registry`).
     locations: RefCell<Vec<&'static Location<'static>>>,
-    /// The main future's poll count, last poll and note.
+    /// The main future's poll count, last poll, and the note of its last poll (laid out as
+    /// a task's: `NOTE_BITS` and an encoded first label; see `dump::add_to_note`).
     main_polls: Cell<u32>,
     main_last_poll: Cell<u64>,
-    main_wait: Cell<StoredWait>,
+    main_note_bits: Cell<u32>,
+    main_note: Cell<u64>,
     /// True while `block_on` polls the main future.
     pub(crate) polling_main: Cell<bool>,
     /// The loop's coarse real clock (`clock::real_now_ns`): read when the loop parks,
@@ -181,12 +178,11 @@ impl Core {
             blocking: RefCell::new(None),
             max_blocking_threads: Cell::new(512),
             blocking_in_flight: Cell::new(0),
-            note_label: Cell::new(None),
-            note_count: Cell::new(0),
             locations: RefCell::new(Vec::new()),
             main_polls: Cell::new(0),
             main_last_poll: Cell::new(0),
-            main_wait: Cell::new(StoredWait::default()),
+            main_note_bits: Cell::new(0),
+            main_note: Cell::new(0),
             polling_main: Cell::new(false),
             coarse_ns: Cell::new(crate::time::clock::real_now_ns()),
             slow: None,
@@ -505,12 +501,15 @@ impl Core {
                 let mut wakers = self.wakers.borrow_mut();
                 self.reactor.poll(timeout, &mut wakers);
             }
+            // One clock read serves the idle time and the coarse clock.
+            let now = std::time::Instant::now();
             if let Some(t) = parked_at {
                 self.shared.remote.park_end();
                 self.stats.parks.set(self.stats.parks.get() + 1);
-                self.stats.idle.set(self.stats.idle.get() + t.elapsed());
+                let idle = now.saturating_duration_since(t);
+                self.stats.idle.set(self.stats.idle.get() + idle);
             }
-            self.refresh_clock();
+            self.coarse_ns.set(crate::time::clock::instant_ns(now));
             self.polls_since_io.set(0);
             self.wake_collected();
         }
@@ -560,7 +559,6 @@ impl Core {
                     if let Some(t) = timer {
                         self.slow_end(t, None, None);
                     }
-                    self.note_count.set(0);
                     if let Err(p) = r {
                         self.shared.report_unhandled(
                             TaskId(0),
@@ -768,60 +766,18 @@ impl Core {
 /// Debugging: wait notes, task dumps, slow polls, seeded order, deadlock detection.
 impl Core {
     /// A primitive's report that the poll in progress waits on `label` (see
-    /// `task::dump::note_wait`).
+    /// `task::dump::note_wait`); `label: None` is a loop-local wait dumps do not show.
     #[inline]
-    pub(crate) fn note_wait(&self, label: Label, local: bool) {
+    pub(crate) fn note_wait(&self, label: Option<Label>, local: bool) {
         if let Some(task) = self.current.get() {
             // In the task's header and state bits: no table, no allocation.
-            let s = task.state();
-            let labels = (s & raw::NOTE_LABELS) >> raw::NOTE_LABELS_SHIFT;
-            if labels == 0 {
-                task.header().note.set(label.encode());
-            }
-            let local_n = (((s & raw::NOTE_LOCAL) >> raw::NOTE_LOCAL_SHIFT) + u32::from(local))
-                .min(raw::NOTE_LOCAL_MAX);
-            task.set_state(
-                (s & !raw::NOTE_BITS)
-                    | ((labels + 1).min(2) << raw::NOTE_LABELS_SHIFT)
-                    | (local_n << raw::NOTE_LOCAL_SHIFT),
-            );
-            return;
+            let s = dump::add_to_note(task.state(), &task.header().note, label, local);
+            task.set_state(s);
+        } else if self.polling_main.get() {
+            let bits = dump::add_to_note(self.main_note_bits.get(), &self.main_note, label, local);
+            self.main_note_bits.set(bits);
         }
-        if !self.polling_main.get() {
-            return; // a callback, or drop code between polls: nobody to note it for
-        }
-        let c = self.note_count.get();
-        if c >> 16 == 0 {
-            self.note_label.set(Some(label));
-        }
-        if c < 0xFFFF_0000 {
-            self.note_count.set(c + 0x1_0000 + u32::from(local));
-        }
-    }
-
-    /// The note of the poll that just ended, from the accumulator (`count != 0`).
-    #[inline]
-    fn take_note(&self, count: u32) -> WaitNote {
-        WaitNote {
-            label: if count >> 16 != 0 {
-                self.note_label.get()
-            } else {
-                None
-            },
-            labels: (count >> 16) as u16,
-            local: (count & 0xFFFF) as u16,
-        }
-    }
-
-    /// A loop-local waker clone that no label shows (see `note_hidden_local_wait`).
-    pub(crate) fn note_hidden_local_wait(&self) {
-        if self.current.get().is_some() || !self.polling_main.get() {
-            return; // only `run`'s main future has such a wait
-        }
-        let c = self.note_count.get();
-        if c & 0xFFFF < 0xFFFF {
-            self.note_count.set(c + 1);
-        }
+        // Else a callback, or drop code between polls: nobody to note it for.
     }
 
     /// Where `task` (registered) was spawned.
@@ -829,28 +785,12 @@ impl Core {
         self.locations.borrow()[task.header().index.get() as usize]
     }
 
-    /// The note of `task`'s last poll, if it reported a wait.
-    fn task_note(task: TaskRef) -> Option<WaitNote> {
-        let s = task.state();
-        let labels = (s & raw::NOTE_LABELS) >> raw::NOTE_LABELS_SHIFT;
-        let local = (s & raw::NOTE_LOCAL) >> raw::NOTE_LOCAL_SHIFT;
-        if labels == 0 && local == 0 {
-            return None;
-        }
-        Some(WaitNote {
-            // SAFETY: only `note_wait` writes the note, with `Label::encode`.
-            label: unsafe { Label::decode(task.header().note.get()) },
-            labels: labels as u16,
-            local: local as u16,
-        })
-    }
-
     /// Before `block_on` polls the main future.
     #[inline]
     pub(crate) fn main_poll_begin(&self) -> Option<super::watchdog::PollTimer> {
         self.main_polls.set(self.main_polls.get().wrapping_add(1));
         self.polling_main.set(true);
-        self.note_count.set(0);
+        self.main_note_bits.set(0);
         let timer = self.slow.as_ref().map(|s| s.begin(None, None, true));
         self.main_last_poll.set(self.coarse_ns.get());
         timer
@@ -863,12 +803,6 @@ impl Core {
             self.slow_end(t, None, None);
         }
         self.polling_main.set(false);
-        let count = self.note_count.replace(0);
-        let note = self.take_note(count);
-        self.main_wait.set(StoredWait {
-            note,
-            stamp: self.main_polls.get(),
-        });
     }
 
     pub(crate) fn refresh_clock(&self) {
@@ -907,8 +841,8 @@ impl Core {
         location: Option<&'static Location<'static>>,
     ) {
         let Some(slow) = &self.slow else { return };
-        let (took, was_slow, already_reported) = slow.end(timer);
-        self.coarse_ns.set(crate::time::clock::real_now_ns());
+        let (end_ns, took, was_slow, already_reported) = slow.end(timer);
+        self.coarse_ns.set(end_ns);
         if !was_slow {
             return;
         }
@@ -971,7 +905,7 @@ impl Core {
             }
             (w.data() == main_ptr).then_some(None)
         };
-        let render = |note: WaitNote| -> Vec<String> {
+        let render = |note: dump::WaitNote| -> Vec<String> {
             let Some(label) = note.label else {
                 return Vec::new();
             };
@@ -987,8 +921,8 @@ impl Core {
                 }
                 other => other.to_string(),
             };
-            if note.labels > 1 {
-                s.push_str(&format!(" (and {} more)", note.labels - 1));
+            if note.more {
+                s.push_str(" (and more)");
             }
             vec![s]
         };
@@ -1001,7 +935,6 @@ impl Core {
             } else {
                 TaskState::Waiting
             };
-            let w = self.main_wait.get();
             let polls = self.main_polls.get();
             tasks.push(TaskEntry {
                 id: None,
@@ -1011,8 +944,8 @@ impl Core {
                 polls: u64::from(polls),
                 since_last_poll: (polls > 0)
                     .then(|| Duration::from_nanos(now.saturating_sub(self.main_last_poll.get()))),
-                waiting_on: if state == TaskState::Waiting && w.stamp == polls {
-                    render(w.note)
+                waiting_on: if state == TaskState::Waiting {
+                    render(dump::read_note(self.main_note_bits.get(), &self.main_note))
                 } else {
                     Vec::new()
                 },
@@ -1037,9 +970,10 @@ impl Core {
                 TaskState::Waiting
             };
             let polls = h.polls.get();
-            let waiting_on = match Core::task_note(task) {
-                Some(note) if state == TaskState::Waiting => render(note),
-                _ => Vec::new(),
+            let waiting_on = if state == TaskState::Waiting {
+                render(dump::read_note(s, &h.note))
+            } else {
+                Vec::new()
             };
             let awaited_by = task.with_join_waker(|w| w.and_then(who_waits).into_iter().collect());
             tasks.push(TaskEntry {
@@ -1083,10 +1017,10 @@ impl Core {
         }
         // Main: its waker is held by `self.main` and by `block_on`'s context, plus one
         // clone per local wait it reported.
-        let w = self.main_wait.get();
-        if w.stamp != self.main_polls.get()
-            || w.note.local == 0
-            || Arc::strong_count(&self.main) != 2 + usize::from(w.note.local)
+        let main = dump::read_note(self.main_note_bits.get(), &self.main_note).local;
+        if main == 0
+            || main == raw::NOTE_LOCAL_MAX
+            || Arc::strong_count(&self.main) != 2 + main as usize
         {
             return false;
         }
@@ -1101,7 +1035,7 @@ impl Core {
             }
             // Every waker clone must be one a loop-local primitive reported; a saturated
             // count proves nothing.
-            let local = (s & raw::NOTE_LOCAL) >> raw::NOTE_LOCAL_SHIFT;
+            let local = dump::read_note(s, &task.header().note).local;
             if local == 0 || local == raw::NOTE_LOCAL_MAX || task.ref_count() != 1 + local {
                 return false;
             }

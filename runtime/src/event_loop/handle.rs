@@ -129,15 +129,16 @@ impl Handle {
     /// ```
     /// let rt = runtime::Runtime::new().unwrap();
     /// let handle = rt.handle();
-    /// let dump = std::thread::spawn(move || handle.dump());
+    /// let worker = rt.spawn(std::future::pending::<()>());
+    /// // A plain thread asks; the loop answers while it runs.
+    /// let watcher = std::thread::spawn(move || handle.dump().join_blocking().unwrap());
     /// rt.block_on(async {
-    ///     runtime::spawn(std::future::pending::<()>());
-    ///     while !dump.is_finished() {
+    ///     while !watcher.is_finished() {
     ///         runtime::sleep(std::time::Duration::from_millis(1)).await;
     ///     }
-    ///     let dump = dump.join().unwrap().await.unwrap();
-    ///     assert!(!dump.tasks.is_empty());
     /// });
+    /// let dump = watcher.join().unwrap();
+    /// assert!(dump.task(worker.id()).is_some());
     /// ```
     pub fn dump(&self) -> RemoteTask<crate::task::TaskDump> {
         let slot = Arc::new(RemoteSlot {

@@ -94,17 +94,18 @@ impl SlowPolls {
         PollTimer { start_ns, seq }
     }
 
-    /// Ends a timed poll: how long it took, whether it was slow, and whether it was
-    /// already reported (by the watchdog).
+    /// Ends a timed poll: when (ns since the process epoch), how long it took, whether it
+    /// was slow, and whether it was already reported (by the watchdog).
     #[inline]
-    pub(crate) fn end(&self, t: PollTimer) -> (Duration, bool, bool) {
+    pub(crate) fn end(&self, t: PollTimer) -> (u64, Duration, bool, bool) {
         self.watch.running.store(0, Ordering::Release);
-        let took = real_now_ns().saturating_sub(t.start_ns);
+        let end_ns = real_now_ns();
+        let took = end_ns.saturating_sub(t.start_ns);
         if took < self.watch.threshold_ns {
-            return (Duration::from_nanos(took), false, false);
+            return (end_ns, Duration::from_nanos(took), false, false);
         }
         let already = self.watch.reported.fetch_max(t.seq, Ordering::AcqRel) >= t.seq;
-        (Duration::from_nanos(took), true, already)
+        (end_ns, Duration::from_nanos(took), true, already)
     }
 }
 
@@ -143,7 +144,8 @@ pub(crate) fn report(what: &str) {
 }
 
 static WATCHED: Mutex<Vec<Weak<PollWatch>>> = Mutex::new(Vec::new());
-static WATCHDOG: OnceLock<std::thread::Thread> = OnceLock::new();
+/// The watchdog thread, once started (`None`: the OS refused the thread).
+static WATCHDOG: OnceLock<Option<std::thread::Thread>> = OnceLock::new();
 
 fn register(w: &Arc<PollWatch>) {
     WATCHED
@@ -151,13 +153,23 @@ fn register(w: &Arc<PollWatch>) {
         .unwrap_or_else(|e| e.into_inner())
         .push(Arc::downgrade(w));
     let thread = WATCHDOG.get_or_init(|| {
-        std::thread::Builder::new()
+        match std::thread::Builder::new()
             .name("runtime-watchdog".into())
             .spawn(watchdog)
-            .map(|h| h.thread().clone())
-            .unwrap_or_else(|_| std::thread::current())
+        {
+            Ok(h) => Some(h.thread().clone()),
+            Err(e) => {
+                eprintln!(
+                    "runtime: cannot start the slow-poll watchdog thread ({e}); slow polls \
+                     are still reported when they return"
+                );
+                None
+            }
+        }
     });
-    thread.unpark();
+    if let Some(t) = thread {
+        t.unpark();
+    }
 }
 
 /// The watchdog thread: wakes a few times per (smallest) threshold while some loop is

@@ -123,7 +123,9 @@ impl<S: mio::event::Source> Source<S> {
                     .ready_or_park(self.key, want, write, cx.waker())
                 {
                     core.note_wait(
-                        crate::task::dump::Label::Io(crate::task::dump::io_site::<S>(write)),
+                        Some(crate::task::dump::Label::Io(
+                            crate::task::dump::io_site::<S>(write),
+                        )),
                         false,
                     );
                     return Poll::Pending;

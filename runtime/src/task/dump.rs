@@ -3,13 +3,16 @@
 //! The runtime's own primitives label their waits: when a wait returns `Pending` it tells
 //! the loop what it waits on with a static label (no allocation), and whether the wait is
 //! *loop-local* (only code on this loop's thread can end it: a `Queue`, a `Lock`, a
-//! `Promise`, a `Task` join). The loop keeps the first label of a task's last poll. Joins
-//! and sleeps need no label: a dump finds them in the join slots and in the timers.
+//! `Promise`, a `Task` join). The loop keeps the first label of a task's last poll in
+//! one header word and the counts in state bits (ARCHITECTURE D1); "awaited by" edges
+//! come from the tasks' join slots.
 
+use std::cell::Cell;
 use std::fmt;
 use std::panic::Location;
 use std::time::Duration;
 
+use super::raw;
 use super::TaskId;
 use crate::event_loop::context;
 
@@ -125,22 +128,48 @@ fn short_type_name(ty: &'static str) -> &'static str {
     }
 }
 
-/// What one poll reported: its first label, and how many waker clones loop-local
-/// primitives took during it (the deadlock proof counts them against the task's
-/// reference count).
-#[derive(Clone, Copy, Debug, Default)]
+/// What one poll reported: its first label, whether there were more, and how many waker
+/// clones loop-local primitives took during it (the deadlock proof counts them against
+/// the task's reference count; `NOTE_LOCAL_MAX` means "too many to tell").
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct WaitNote {
     pub(crate) label: Option<Label>,
-    pub(crate) labels: u16,
-    pub(crate) local: u16,
+    pub(crate) more: bool,
+    pub(crate) local: u32,
 }
 
-/// A task's last note (valid while the task has the `NOTED` state bit); for the main
-/// future, valid while `stamp` equals its poll count.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct StoredWait {
-    pub(crate) note: WaitNote,
-    pub(crate) stamp: u32,
+/// Adds a wait to a note kept as `bits` (laid out as the task state's `NOTE_BITS`) and
+/// `word` (the first label, encoded); returns the new bits. `label: None` counts a
+/// loop-local waker clone that dumps do not show. Tasks keep their note in their header
+/// and state; the main future in two cells of the core.
+#[inline]
+pub(crate) fn add_to_note(bits: u32, word: &Cell<u64>, label: Option<Label>, local: bool) -> u32 {
+    let mut labels = (bits & raw::NOTE_LABELS) >> raw::NOTE_LABELS_SHIFT;
+    if let Some(label) = label {
+        if labels == 0 {
+            word.set(label.encode());
+        }
+        labels = (labels + 1).min(2); // 2 = "more than one"
+    }
+    let local = (((bits & raw::NOTE_LOCAL) >> raw::NOTE_LOCAL_SHIFT) + u32::from(local))
+        .min(raw::NOTE_LOCAL_MAX);
+    (bits & !raw::NOTE_BITS) | (labels << raw::NOTE_LABELS_SHIFT) | (local << raw::NOTE_LOCAL_SHIFT)
+}
+
+/// The note that [`add_to_note`] built in `bits` and `word`.
+pub(crate) fn read_note(bits: u32, word: &Cell<u64>) -> WaitNote {
+    let labels = (bits & raw::NOTE_LABELS) >> raw::NOTE_LABELS_SHIFT;
+    WaitNote {
+        label: if labels == 0 {
+            None
+        } else {
+            // SAFETY: the labels count is set only by `add_to_note`, which wrote the word
+            // with `Label::encode` first.
+            unsafe { Label::decode(word.get()) }
+        },
+        more: labels > 1,
+        local: (bits & raw::NOTE_LOCAL) >> raw::NOTE_LOCAL_SHIFT,
+    }
 }
 
 /// Tells the running loop that the future being polled waits on `label` and returns
@@ -151,7 +180,7 @@ pub(crate) struct StoredWait {
 pub(crate) fn note_wait(label: Label, local: bool) {
     context::with_core(|c| {
         if let Some(c) = c {
-            c.note_wait(label, local)
+            c.note_wait(Some(label), local)
         }
     })
 }
@@ -161,7 +190,7 @@ pub(crate) fn note_wait(label: Label, local: bool) {
 pub(crate) fn note_hidden_local_wait() {
     context::with_core(|c| {
         if let Some(c) = c {
-            c.note_hidden_local_wait()
+            c.note_wait(None, true)
         }
     })
 }
@@ -210,10 +239,11 @@ pub struct TaskEntry {
     /// clock that the loop reads when it parks, every 64 polls, and around each poll
     /// when slow-poll detection is on.
     pub since_last_poll: Option<Duration>,
-    /// What it waits on, one item per wait its last poll registered, as the runtime's
-    /// primitives name them: `Queue::get`, `Lock::lock`, `Task #7` (a join),
-    /// `sleep until 12.000s (in 2.000s)`, `TcpStream read`, `run_in_executor job`, ...
-    /// Empty when the task is not waiting or waits on something of its own.
+    /// What it waits on, as the runtime's primitives name it: `Queue::get`, `Lock::lock`,
+    /// `Task #7` (a join), `sleep until 12.000s (in 2.000s)`, `TcpStream read`,
+    /// `run_in_executor job`, ... The first wait its last poll registered, with
+    /// `(and more)` when it registered several (a `select`, a `timeout`). Empty when the
+    /// task is not waiting or waits on something of its own.
     pub waiting_on: Vec<String>,
     /// The tasks (`Some(id)`) or the main future (`None`) that await this task's handle.
     pub awaited_by: Vec<Option<TaskId>>,

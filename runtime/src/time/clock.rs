@@ -16,8 +16,12 @@ fn epoch() -> std::time::Instant {
 
 /// Real monotonic time in nanoseconds since the process epoch.
 pub(crate) fn real_now_ns() -> u64 {
-    let e = epoch();
-    duration_to_ns(std::time::Instant::now().saturating_duration_since(e))
+    instant_ns(std::time::Instant::now())
+}
+
+/// `at` in nanoseconds since the process epoch.
+pub(crate) fn instant_ns(at: std::time::Instant) -> u64 {
+    duration_to_ns(at.saturating_duration_since(epoch()))
 }
 
 /// Durations beyond `u64::MAX` ns (584 years) saturate: such a deadline never fires.

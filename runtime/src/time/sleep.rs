@@ -113,7 +113,10 @@ impl Future for Sleep {
                     if timers.is_pending(key) {
                         timers.update_waker(key, cx.waker());
                         drop(timers);
-                        core.note_wait(crate::task::dump::Label::Sleep(this.deadline.0), false);
+                        core.note_wait(
+                            Some(crate::task::dump::Label::Sleep(this.deadline.0)),
+                            false,
+                        );
                         return Poll::Pending;
                     }
                     // Fired (T2: only at or after the deadline).
@@ -129,7 +132,10 @@ impl Future for Sleep {
                 .borrow_mut()
                 .insert(this.deadline.0, cx.waker().clone());
             this.key = Some((key, core.shared.id));
-            core.note_wait(crate::task::dump::Label::Sleep(this.deadline.0), false);
+            core.note_wait(
+                Some(crate::task::dump::Label::Sleep(this.deadline.0)),
+                false,
+            );
             Poll::Pending
         })
     }
