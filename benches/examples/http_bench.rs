@@ -111,27 +111,57 @@ fn serve_runtime(addr: &str) -> io::Result<()> {
     rt.block_on(async {
         let listener = TcpListener::bind(addr)?;
         println!("listening {}", listener.local_addr()?);
-        loop {
-            let (mut conn, _) = listener.accept().await?;
-            conn.set_nodelay(true)?;
-            runtime::spawn(async move {
-                let mut buf = [0u8; 4096];
-                let mut heads = Heads::default();
-                let mut out = Vec::with_capacity(RESPONSE.len());
-                loop {
-                    let n = match conn.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => n,
-                    };
-                    responses(heads.feed(&buf[..n]), &mut out);
-                    if conn.write_all(&out).await.is_err() {
-                        return;
-                    }
-                }
-            })
-            .detach();
-        }
+        accept_loop(listener).await
     })
+}
+
+/// The raw server's accept loop: a task per connection.
+async fn accept_loop(listener: runtime::net::TcpListener) -> io::Result<()> {
+    loop {
+        let (mut conn, _) = listener.accept().await?;
+        conn.set_nodelay(true)?;
+        runtime::spawn(async move {
+            let mut buf = [0u8; 4096];
+            let mut heads = Heads::default();
+            let mut out = Vec::with_capacity(RESPONSE.len());
+            loop {
+                let n = match conn.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => n,
+                };
+                responses(heads.feed(&buf[..n]), &mut out);
+                if conn.write_all(&out).await.is_err() {
+                    return;
+                }
+            }
+        })
+        .detach();
+    }
+}
+
+/// The raw server on two loops (`LoopPool`, one `bind_reuseport` listener per loop).
+fn serve_runtime_2loops(addr: &str) -> io::Result<()> {
+    let addr: std::net::SocketAddr = addr.parse().map_err(io::Error::other)?;
+    let probe = runtime::net::TcpSocket::for_addr(addr)?;
+    probe.set_reuseport(true)?;
+    probe.bind(addr)?;
+    let addr = probe.local_addr()?;
+    let bound = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    runtime::LoopPool::builder()
+        .loops(2)
+        .run_per_loop(move |_| {
+            let bound = bound.clone();
+            async move {
+                let listener = runtime::net::TcpListener::bind_reuseport(addr)?;
+                if bound.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 1 {
+                    println!("listening {addr}");
+                }
+                accept_loop(listener).await
+            }
+        })?
+        .into_iter()
+        .collect::<io::Result<Vec<()>>>()
+        .map(drop)
 }
 
 fn serve_runtime_streams(addr: &str) -> io::Result<()> {
@@ -145,10 +175,23 @@ fn serve_runtime_streams(addr: &str) -> io::Result<()> {
 }
 
 fn serve_tokio(addr: &str) -> io::Result<()> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    serve_tokio_on(rt, addr)
+}
+
+/// The same handler on tokio's multi-thread runtime with two workers.
+fn serve_tokio_mt2(addr: &str) -> io::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    serve_tokio_on(rt, addr)
+}
+
+fn serve_tokio_on(rt: tokio::runtime::Runtime, addr: &str) -> io::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         println!("listening {}", listener.local_addr()?);
@@ -458,6 +501,8 @@ fn main() -> io::Result<()> {
             "runtime" => serve_runtime(addr),
             "runtime-streams" => serve_runtime_streams(addr),
             "tokio" => serve_tokio(addr),
+            "runtime-2loops" => serve_runtime_2loops(addr),
+            "tokio-mt2" => serve_tokio_mt2(addr),
             "smol" => serve_smol(addr),
             "mio" => serve_mio(addr),
             _ => Err(io::Error::other(format!("unknown server {kind}"))),
@@ -493,7 +538,7 @@ fn main() -> io::Result<()> {
     let me = std::env::current_exe()?;
     let script = std::env::temp_dir().join(format!("http_bench_{}.py", std::process::id()));
     std::fs::File::create(&script)?.write_all(PYTHON_SERVER.as_bytes())?;
-    let kinds: [(&'static str, bool); 7] = [
+    let kinds: [(&'static str, bool); 9] = [
         ("mio", false),
         ("runtime", false),
         ("runtime-streams", false),
@@ -501,6 +546,10 @@ fn main() -> io::Result<()> {
         ("smol", false),
         ("asyncio", true),
         ("uvloop", true),
+        // Two cores for the server (shared with wrk): thread-per-core against
+        // work-stealing, same handler.
+        ("runtime-2loops", false),
+        ("tokio-mt2", false),
     ];
     let mut results: Vec<Result> = Vec::new();
     // Runs are interleaved (all servers, then all again) so drift hits all alike.
@@ -510,7 +559,8 @@ fn main() -> io::Result<()> {
                 continue;
             }
             let mut cmd = Command::new("taskset");
-            cmd.args(["-c", "0"]);
+            let multi = kind.ends_with("2loops") || kind.ends_with("mt2");
+            cmd.args(["-c", if multi { "0,1" } else { "0" }]);
             if python {
                 cmd.arg("python3").arg(&script).arg(kind);
             } else {

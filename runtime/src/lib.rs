@@ -45,8 +45,8 @@ pub use combine::{
     InvalidState, Outcome, Promise, PromiseError, ReturnWhen, SpawnError, TaskGroup,
 };
 pub use event_loop::{
-    run, AlreadyRunning, Builder, Handle, LoopClosed, RemoteTask, Runtime, RuntimeMetrics,
-    UnhandledPanic,
+    run, run_per_core, AlreadyRunning, Builder, Handle, LoopClosed, LoopPool, LoopPoolBuilder,
+    LoopPoolError, RemoteTask, Runtime, RuntimeMetrics, UnhandledPanic,
 };
 
 /// A snapshot of the running loop's counters (see [`RuntimeMetrics`]).

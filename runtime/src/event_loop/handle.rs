@@ -98,6 +98,40 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
+        self.spawn_with(move || future)
+    }
+
+    /// Spawns, from any thread, a future that need not be `Send`: `make` is sent to the
+    /// loop and called there, so the future it builds may hold `Rc`s and the loop's own
+    /// primitives; only `make` and the output cross threads. The result comes back as
+    /// for [`spawn`](Handle::spawn) (a panic in `make` or in the future is the task's
+    /// panic). This is what [`LoopPool::spawn_pinned`](crate::LoopPool::spawn_pinned)
+    /// does on the loop it picks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    ///
+    /// let rt = runtime::Runtime::new().unwrap();
+    /// let handle = rt.handle();
+    /// let result = std::thread::spawn(move || {
+    ///     handle.spawn_with(|| {
+    ///         let local = Rc::new(20); // not `Send`: built on the loop's thread
+    ///         async move { *local + 22 }
+    ///     })
+    /// })
+    /// .join()
+    /// .unwrap();
+    /// assert_eq!(rt.block_on(result).unwrap(), 42);
+    /// ```
+    #[track_caller]
+    pub fn spawn_with<M, F>(&self, make: M) -> RemoteTask<F::Output>
+    where
+        M: FnOnce() -> F + Send + 'static,
+        F: Future + 'static,
+        F::Output: Send + 'static,
+    {
         let slot = Arc::new(RemoteSlot {
             state: Mutex::new(SlotState {
                 result: None,
@@ -108,6 +142,7 @@ impl Handle {
         let filler = Filler(Some(slot.clone()));
         let location = std::panic::Location::caller();
         let _ = self.call_soon_threadsafe(move || {
+            let future = async move { make().await };
             let task = super::context::expect_core(|c| c.spawn(future, None, location));
             crate::spawn(async move {
                 let mut filler = filler;
@@ -220,6 +255,27 @@ impl<T> RemoteTask<T> {
             .unwrap_or_else(|e| e.into_inner())
             .result
             .is_some()
+    }
+
+    /// Blocks this thread until the task finishes or `deadline` passes; true if it
+    /// finished (the result stays for a later `join_blocking` or `.await`).
+    pub(crate) fn wait_until(&self, deadline: std::time::Instant) -> bool {
+        let mut st = self.slot.state.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if st.result.is_some() {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            st = self
+                .slot
+                .done
+                .wait_timeout(st, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
     }
 
     /// Blocks this thread until the task finishes.

@@ -26,6 +26,8 @@ pub(crate) mod core;
 mod metrics;
 pub use metrics::RuntimeMetrics;
 mod handle;
+mod loop_pool;
+pub use loop_pool::{run_per_core, LoopPool, LoopPoolBuilder, LoopPoolError};
 pub(crate) mod remote;
 pub(crate) mod watchdog;
 /// The primitives `remote.rs` is written against (loom's in `tests/loom_remote.rs`).

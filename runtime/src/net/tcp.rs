@@ -66,6 +66,48 @@ impl TcpListener {
         Err(last.unwrap_or_else(no_addresses))
     }
 
+    /// Binds a listener that shares its port with others (`SO_REUSEPORT`, plus
+    /// `SO_REUSEADDR`, backlog 1024): the listener each loop of a thread-per-core server
+    /// opens on the same address, so the kernel spreads incoming connections over the
+    /// loops ([`run_per_core`](crate::run_per_core)). Every listener of the group must set
+    /// the option (and, on Linux, belong to the same user).
+    ///
+    /// To serve on a port the OS picks (port 0), choose it first: bind a
+    /// [`TcpSocket`](super::TcpSocket) with `set_reuseport(true)` to `addr` without
+    /// listening (it takes no connections), read its `local_addr()`, and give that
+    /// address to every loop; keep the socket until they have bound.
+    ///
+    /// # Errors
+    ///
+    /// The OS error, e.g. `AddrInUse` when a listener without `SO_REUSEPORT` holds the
+    /// port.
+    ///
+    /// # Panics
+    ///
+    /// Outside a running loop.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use runtime::net::{TcpListener, TcpSocket};
+    ///
+    /// let probe = TcpSocket::new_v4().unwrap();
+    /// probe.set_reuseport(true).unwrap();
+    /// probe.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    /// let addr = probe.local_addr().unwrap(); // the port every loop will share
+    /// let ports = runtime::LoopPool::new(2).unwrap().run_per_loop(move |_| async move {
+    ///     TcpListener::bind_reuseport(addr).unwrap().local_addr().unwrap().port()
+    /// });
+    /// assert_eq!(ports, [addr.port(), addr.port()]);
+    /// ```
+    pub fn bind_reuseport(addr: SocketAddr) -> io::Result<TcpListener> {
+        let socket = super::TcpSocket::for_addr(addr)?;
+        socket.set_reuseaddr(true)?;
+        socket.set_reuseport(true)?;
+        socket.bind(addr)?;
+        socket.listen(1024)
+    }
+
     /// Wraps a bound `std` listener (it is switched to non-blocking mode).
     ///
     /// # Errors

@@ -53,6 +53,49 @@ impl UdpSocket {
         Err(last.unwrap_or_else(no_addresses))
     }
 
+    /// Binds a socket that shares its port with the sockets of other loops
+    /// (`SO_REUSEPORT` and `SO_REUSEADDR`): the kernel spreads incoming datagrams over
+    /// them by flow. See [`TcpListener::bind_reuseport`](super::TcpListener::bind_reuseport)
+    /// for choosing a port the OS picks.
+    ///
+    /// # Errors
+    ///
+    /// The OS error (e.g. `AddrInUse` when a socket without the option holds the port).
+    ///
+    /// # Panics
+    ///
+    /// Outside a running loop.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// runtime::run(async {
+    ///     let a = runtime::net::UdpSocket::bind_reuseport("127.0.0.1:0".parse().unwrap())
+    ///         .unwrap();
+    ///     let addr = a.local_addr().unwrap();
+    ///     let b = runtime::net::UdpSocket::bind_reuseport(addr).unwrap(); // same port
+    ///     assert_eq!(b.local_addr().unwrap(), addr);
+    /// });
+    /// ```
+    pub fn bind_reuseport(addr: SocketAddr) -> io::Result<UdpSocket> {
+        let s = socket2::Socket::new(
+            socket2::Domain::for_address(addr),
+            socket2::Type::DGRAM,
+            None,
+        )?;
+        s.set_reuse_address(true)?;
+        s.set_reuse_port(true)?;
+        s.set_nonblocking(true)?;
+        s.bind(&addr.into())?;
+        let std: std::net::UdpSocket = s.into();
+        Ok(UdpSocket {
+            source: Source::new(
+                mio::net::UdpSocket::from_std(std),
+                Interest::READABLE | Interest::WRITABLE,
+            )?,
+        })
+    }
+
     /// Sends a datagram to `target` (an address, or a host name resolved on the
     /// blocking pool; the first address of the socket's family is used).
     ///

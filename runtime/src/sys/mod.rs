@@ -112,3 +112,36 @@ pub(crate) fn child_exit_fd(pid: u32) -> Option<OwnedFd> {
         None
     }
 }
+
+/// Pins the calling thread to CPU `cpu` (`LoopPool`'s optional pinning). Linux only;
+/// elsewhere an `Unsupported` error (macOS has no hard affinity; FreeBSD's `cpuset` is
+/// not wired up yet).
+pub(crate) fn pin_current_thread(cpu: usize) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: `cpu_set_t` is plain data (all zeroes is the empty set); CPU_SET writes
+        // within it (checked against its size below), and sched_setaffinity only reads it.
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            if cpu >= 8 * std::mem::size_of::<libc::cpu_set_t>() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "CPU index too large",
+                ));
+            }
+            libc::CPU_SET(cpu, &mut set);
+            if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        Ok(())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = cpu;
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "pinning a thread to a CPU is supported on Linux only",
+        ))
+    }
+}
