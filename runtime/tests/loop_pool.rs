@@ -150,11 +150,12 @@ fn shutdown_drops_every_future_on_its_loop_and_is_bounded_by_its_timeout() {
         std::thread::sleep(Duration::from_millis(1));
     }
     let t0 = Instant::now();
-    let r = pool.shutdown(Duration::from_millis(400));
+    let limit = Duration::from_secs(1);
+    let r = pool.shutdown(limit);
     let took = t0.elapsed();
     assert!(r.is_ok(), "{r:?}");
-    // Bounded: the 3 s job is left on its thread (generous margin for a loaded machine).
-    assert!(took < Duration::from_millis(2500), "shutdown took {took:?}");
+    // Bounded: the 3 s job gets half the limit, then is left on its thread.
+    assert!(took < limit + Duration::from_millis(500), "shutdown took {took:?}");
     let mut names = dropped.lock().unwrap().clone();
     names.sort();
     assert_eq!(
