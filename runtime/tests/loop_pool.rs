@@ -155,7 +155,10 @@ fn shutdown_drops_every_future_on_its_loop_and_is_bounded_by_its_timeout() {
     let took = t0.elapsed();
     assert!(r.is_ok(), "{r:?}");
     // Bounded: the 3 s job gets half the limit, then is left on its thread.
-    assert!(took < limit + Duration::from_millis(500), "shutdown took {took:?}");
+    assert!(
+        took < limit + Duration::from_millis(500),
+        "shutdown took {took:?}"
+    );
     let mut names = dropped.lock().unwrap().clone();
     names.sort();
     assert_eq!(
