@@ -15,7 +15,7 @@
 #[path = "../src/task/refcount.rs"]
 mod refcount;
 mod refcount_sync {
-    pub use loom::sync::atomic::{fence, AtomicU32, Ordering};
+    pub use loom::sync::atomic::{AtomicU32, Ordering};
 }
 
 #[allow(dead_code)]

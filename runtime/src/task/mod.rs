@@ -40,7 +40,7 @@ mod refcount;
 mod shared;
 /// The atomics `refcount` uses (loom's in its model).
 mod refcount_sync {
-    pub(crate) use std::sync::atomic::{fence, AtomicU32, Ordering};
+    pub(crate) use std::sync::atomic::{AtomicU32, Ordering};
 }
 pub(crate) mod waker;
 mod yield_now;
