@@ -23,6 +23,7 @@
 extern crate self as runtime;
 
 pub mod combine;
+pub mod compat;
 pub mod event_loop;
 pub mod fs;
 pub mod io;

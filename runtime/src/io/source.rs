@@ -275,6 +275,23 @@ where
         Poll::Ready(r)
     }
 
+    /// Polls a vectored write (one `writev(2)`); as [`poll_write`](Source::poll_write).
+    #[inline]
+    pub fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let len: usize = bufs.iter().map(|b| b.len()).sum();
+        let r = ready!(self.poll_io(cx, true, |mut s| io::Write::write_vectored(&mut s, bufs)));
+        if let Ok(n) = r {
+            if self.stream_socket && n < len {
+                self.clear_bits(reactor::WRITABLE);
+            }
+        }
+        Poll::Ready(r)
+    }
+
     /// Reads some bytes; `Ok(0)` at end of stream.
     ///
     /// # Errors
@@ -408,6 +425,44 @@ impl<S: mio::event::Source> Drop for Source<S> {
 impl<S: mio::event::Source + fmt::Debug> fmt::Debug for Source<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Source").field("io", &self.io).finish()
+    }
+}
+
+/// Reads into memory that need not be initialised (hyper's and tokio's read buffers): one
+/// `read(2)` straight into the caller's buffer, with no zeroing and no copy.
+impl<S> Source<S>
+where
+    S: mio::event::Source + std::os::fd::AsRawFd,
+    for<'a> &'a S: io::Read + io::Write,
+{
+    /// Polls a read into `buf`; `Ready(Ok(n))` means the first `n` bytes of `buf` are now
+    /// initialised (`0` at end of stream).
+    #[cfg(any(feature = "hyper", feature = "tokio-io"))]
+    #[inline]
+    pub(crate) fn poll_read_uninit(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [std::mem::MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>> {
+        let len = buf.len();
+        let r = ready!(self.poll_io(cx, false, |s| {
+            // SAFETY: `buf` is valid for writes of `len` bytes for the whole call (a unique
+            // borrow); read(2) writes at most `len` bytes and never reads them, so their
+            // being uninitialised is fine. The descriptor is owned by `s`, alive here.
+            let n = unsafe { libc::read(s.as_raw_fd(), buf.as_mut_ptr().cast(), len) };
+            if n < 0 {
+                Err(io::Error::last_os_error())
+            } else {
+                Ok(n as usize)
+            }
+        }));
+        if let Ok(n) = r {
+            if self.stream_socket && n > 0 && n < len {
+                // IO3, as in `poll_read`.
+                self.clear_bits(reactor::READABLE);
+            }
+        }
+        Poll::Ready(r)
     }
 }
 

@@ -61,6 +61,22 @@ pub struct WriteHalf<T> {
     inner: Rc<RefCell<T>>,
 }
 
+impl<T> ReadHalf<T> {
+    /// The shared stream (tokio's traits are implemented on it in `compat`).
+    #[cfg_attr(not(feature = "tokio-io"), allow(dead_code))]
+    pub(crate) fn inner(&self) -> &Rc<RefCell<T>> {
+        &self.inner
+    }
+}
+
+impl<T> WriteHalf<T> {
+    /// The shared stream.
+    #[cfg_attr(not(feature = "tokio-io"), allow(dead_code))]
+    pub(crate) fn inner(&self) -> &Rc<RefCell<T>> {
+        &self.inner
+    }
+}
+
 impl<T: Unpin> ReadHalf<T> {
     /// Joins the halves back into the original value.
     ///

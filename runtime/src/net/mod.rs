@@ -32,6 +32,14 @@ macro_rules! stream_socket_io {
                 self.source.poll_write(cx, buf)
             }
 
+            fn poll_write_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.source.poll_write_vectored(cx, bufs)
+            }
+
             fn poll_flush(
                 self: std::pin::Pin<&mut Self>,
                 _: &mut std::task::Context<'_>,
@@ -52,6 +60,102 @@ macro_rules! stream_socket_io {
     };
 }
 use stream_socket_io;
+
+/// The conversions and readiness methods every socket type offers, so that adapters and
+/// crates shaped like sqlx's `Socket` trait can be written without reaching into internals:
+/// `from_std`/`into_std`, `AsRawFd`/`AsFd`, `poll_read_ready`/`poll_write_ready` and
+/// `readable`/`writable`. `$t` has a `source` field and a `from_mio` constructor.
+macro_rules! socket_common {
+    ($t:ident, $mio:ty, $std:ty, $example:literal) => {
+        impl $t {
+            #[doc = concat!("Wraps a `", stringify!($std), "` (switched to non-blocking mode)")]
+            /// and registers it on the running loop.
+            ///
+            /// # Errors
+            ///
+            /// If the socket cannot be made non-blocking or registered.
+            ///
+            /// # Panics
+            ///
+            /// Outside a running loop.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            #[doc = $example]
+            /// ```
+            pub fn from_std(socket: $std) -> std::io::Result<$t> {
+                socket.set_nonblocking(true)?;
+                <$t>::from_mio(<$mio>::from_std(socket))
+            }
+
+            #[doc = concat!("Deregisters the socket and gives it back as a `", stringify!($std), "`.")]
+            ///
+            /// The socket stays in non-blocking mode (as with tokio's `into_std`): call
+            /// `set_nonblocking(false)` on it before blocking I/O.
+            ///
+            /// # Errors
+            ///
+            /// The deregistration error from the OS.
+            pub fn into_std(self) -> std::io::Result<$std> {
+                use std::os::fd::{FromRawFd, IntoRawFd};
+                let fd = self.source.into_inner()?.into_raw_fd();
+                // SAFETY: `fd` was just released by the mio socket that owned it, so this
+                // is its only owner, and it is a socket of the same kind.
+                Ok(unsafe { <$std>::from_raw_fd(fd) })
+            }
+
+            /// Polls for read readiness (or a closed or failed socket): `Ready` when a read
+            /// would not block, `Pending` with the task's waker stored otherwise. The cached
+            /// readiness is cleared by an operation that hits `WouldBlock`.
+            pub fn poll_read_ready(
+                &self,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                self.source.poll_ready(cx, crate::io::Interest::READABLE)
+            }
+
+            /// Polls for write readiness (or a closed or failed socket).
+            pub fn poll_write_ready(
+                &self,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                self.source.poll_ready(cx, crate::io::Interest::WRITABLE)
+            }
+
+            /// Waits until the socket is readable (or closed, or in error).
+            ///
+            /// # Errors
+            ///
+            /// Using the socket off its loop.
+            pub async fn readable(&self) -> std::io::Result<()> {
+                self.source.readable().await
+            }
+
+            /// Waits until the socket is writable (or closed, or in error).
+            ///
+            /// # Errors
+            ///
+            /// Using the socket off its loop.
+            pub async fn writable(&self) -> std::io::Result<()> {
+                self.source.writable().await
+            }
+        }
+
+        impl std::os::fd::AsRawFd for $t {
+            fn as_raw_fd(&self) -> std::os::fd::RawFd {
+                self.source.get_ref().as_raw_fd()
+            }
+        }
+
+        impl std::os::fd::AsFd for $t {
+            fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+                self.source.get_ref().as_fd()
+            }
+        }
+    };
+}
+use socket_common;
 
 mod addr;
 mod socket;

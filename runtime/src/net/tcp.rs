@@ -108,16 +108,6 @@ impl TcpListener {
         socket.listen(1024)
     }
 
-    /// Wraps a bound `std` listener (it is switched to non-blocking mode).
-    ///
-    /// # Errors
-    ///
-    /// If the socket cannot be made non-blocking or registered.
-    pub fn from_std(l: std::net::TcpListener) -> io::Result<TcpListener> {
-        l.set_nonblocking(true)?;
-        Self::from_mio(mio::net::TcpListener::from_std(l))
-    }
-
     pub(crate) fn from_mio(l: mio::net::TcpListener) -> io::Result<TcpListener> {
         Ok(TcpListener {
             source: Source::new(l, Interest::READABLE)?,
@@ -321,7 +311,7 @@ impl TcpStream {
         }
     }
 
-    fn from_mio(s: mio::net::TcpStream) -> io::Result<TcpStream> {
+    pub(crate) fn from_mio(s: mio::net::TcpStream) -> io::Result<TcpStream> {
         let mut source = Source::new(s, Interest::READABLE | Interest::WRITABLE)?;
         source.set_stream_socket();
         Ok(TcpStream { source })
@@ -467,24 +457,6 @@ impl TcpStream {
         }
     }
 
-    /// Waits until the socket is readable (or closed, or in error).
-    ///
-    /// # Errors
-    ///
-    /// Using the stream off its loop.
-    pub async fn readable(&self) -> io::Result<()> {
-        self.source.readable().await
-    }
-
-    /// Waits until the socket is writable.
-    ///
-    /// # Errors
-    ///
-    /// Using the stream off its loop.
-    pub async fn writable(&self) -> io::Result<()> {
-        self.source.writable().await
-    }
-
     /// Reads without waiting: `WouldBlock` if nothing is there (then await
     /// [`readable`](TcpStream::readable)).
     ///
@@ -508,6 +480,39 @@ impl TcpStream {
 }
 
 super::stream_socket_io!(TcpStream);
+super::socket_common!(
+    TcpListener,
+    mio::net::TcpListener,
+    std::net::TcpListener,
+    "runtime::run(async {
+    let std = std::net::TcpListener::bind(\"127.0.0.1:0\").unwrap();
+    let addr = std.local_addr().unwrap();
+    let listener = runtime::net::TcpListener::from_std(std).unwrap();
+    let client = runtime::spawn(async move { runtime::net::TcpStream::connect(addr).await });
+    let (_conn, _) = listener.accept().await.unwrap();
+    client.await.unwrap().unwrap();
+    let back: std::net::TcpListener = listener.into_std().unwrap();
+    assert_eq!(back.local_addr().unwrap(), addr);
+});"
+);
+super::socket_common!(
+    TcpStream,
+    mio::net::TcpStream,
+    std::net::TcpStream,
+    "use std::io::Read;
+runtime::run(async {
+    let listener = std::net::TcpListener::bind(\"127.0.0.1:0\").unwrap();
+    let std = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (mut peer, _) = listener.accept().unwrap();
+    let mut stream = runtime::net::TcpStream::from_std(std).unwrap();
+    stream.write_all(b\"hi\").await.unwrap();
+    let mut buf = [0u8; 2];
+    peer.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b\"hi\");
+    let std: std::net::TcpStream = stream.into_std().unwrap();
+    std.set_nonblocking(false).unwrap();
+});"
+);
 
 impl fmt::Debug for TcpStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

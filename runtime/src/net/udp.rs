@@ -88,11 +88,12 @@ impl UdpSocket {
         s.set_nonblocking(true)?;
         s.bind(&addr.into())?;
         let std: std::net::UdpSocket = s.into();
+        UdpSocket::from_mio(mio::net::UdpSocket::from_std(std))
+    }
+
+    fn from_mio(s: mio::net::UdpSocket) -> io::Result<UdpSocket> {
         Ok(UdpSocket {
-            source: Source::new(
-                mio::net::UdpSocket::from_std(std),
-                Interest::READABLE | Interest::WRITABLE,
-            )?,
+            source: Source::new(s, Interest::READABLE | Interest::WRITABLE)?,
         })
     }
 
@@ -264,3 +265,21 @@ impl fmt::Debug for UdpSocket {
             .finish()
     }
 }
+
+super::socket_common!(
+    UdpSocket,
+    mio::net::UdpSocket,
+    std::net::UdpSocket,
+    "runtime::run(async {
+    let std = std::net::UdpSocket::bind(\"127.0.0.1:0\").unwrap();
+    let addr = std.local_addr().unwrap();
+    let socket = runtime::net::UdpSocket::from_std(std).unwrap();
+    let peer = runtime::net::UdpSocket::bind(\"127.0.0.1:0\").unwrap();
+    peer.send_to(b\"ping\", addr).await.unwrap();
+    socket.readable().await.unwrap();
+    let mut buf = [0u8; 4];
+    let (n, _) = socket.recv_from(&mut buf).await.unwrap();
+    assert_eq!(&buf[..n], b\"ping\");
+    assert_eq!(socket.into_std().unwrap().local_addr().unwrap(), addr);
+});"
+);

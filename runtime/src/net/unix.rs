@@ -52,8 +52,12 @@ impl UnixListener {
     ///
     /// Outside a running loop.
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
+        UnixListener::from_mio(mio::net::UnixListener::bind(path)?)
+    }
+
+    fn from_mio(l: mio::net::UnixListener) -> io::Result<UnixListener> {
         Ok(UnixListener {
-            source: Source::new(mio::net::UnixListener::bind(path)?, Interest::READABLE)?,
+            source: Source::new(l, Interest::READABLE)?,
         })
     }
 
@@ -256,3 +260,54 @@ impl fmt::Debug for UnixDatagram {
         f.write_str("UnixDatagram")
     }
 }
+
+super::socket_common!(
+    UnixListener,
+    mio::net::UnixListener,
+    std::os::unix::net::UnixListener,
+    "let dir = std::env::temp_dir().join(format!(\"runtime-doc-ul-{}\", std::process::id()));
+std::fs::create_dir_all(&dir).unwrap();
+let path = dir.join(\"sock\");
+let _ = std::fs::remove_file(&path);
+runtime::run(async {
+    let std = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let listener = runtime::net::UnixListener::from_std(std).unwrap();
+    let client = runtime::spawn({
+        let path = path.clone();
+        async move { runtime::net::UnixStream::connect(&path).await }
+    });
+    let _conn = listener.accept().await.unwrap();
+    client.await.unwrap().unwrap();
+    let _back: std::os::unix::net::UnixListener = listener.into_std().unwrap();
+});
+std::fs::remove_dir_all(&dir).unwrap();"
+);
+super::socket_common!(
+    UnixStream,
+    mio::net::UnixStream,
+    std::os::unix::net::UnixStream,
+    "use std::io::Read;
+runtime::run(async {
+    let (a, mut b) = std::os::unix::net::UnixStream::pair().unwrap();
+    let mut a = runtime::net::UnixStream::from_std(a).unwrap();
+    a.write_all(b\"hi\").await.unwrap();
+    let mut buf = [0u8; 2];
+    b.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b\"hi\");
+    let _a: std::os::unix::net::UnixStream = a.into_std().unwrap();
+});"
+);
+super::socket_common!(
+    UnixDatagram,
+    mio::net::UnixDatagram,
+    std::os::unix::net::UnixDatagram,
+    "runtime::run(async {
+    let (a, b) = std::os::unix::net::UnixDatagram::pair().unwrap();
+    let a = runtime::net::UnixDatagram::from_std(a).unwrap();
+    b.send(b\"ping\").unwrap();
+    a.readable().await.unwrap();
+    let mut buf = [0u8; 4];
+    assert_eq!(a.recv(&mut buf).await.unwrap(), 4);
+    let _a: std::os::unix::net::UnixDatagram = a.into_std().unwrap();
+});"
+);
