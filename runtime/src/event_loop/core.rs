@@ -42,6 +42,10 @@ pub(crate) struct Core {
     /// Scratch buffer for wakers collected from timers and I/O events.
     wakers: RefCell<Vec<Waker>>,
     polls_since_io: Cell<u32>,
+    /// Set by `Runtime::turn` (a host steps the loop): collect I/O even with no counted
+    /// source, so that the poller's descriptor stops being readable once its events are
+    /// taken (the host waits on it).
+    pub(crate) host_turn: Cell<bool>,
     /// The signal epoch this loop last saw (see `signal::epoch_changed`).
     signal_epoch: Cell<u64>,
     current: Cell<Option<TaskRef>>,
@@ -169,6 +173,7 @@ impl Core {
             injected: RefCell::new(Vec::new()),
             wakers: RefCell::new(Vec::new()),
             polls_since_io: Cell::new(0),
+            host_turn: Cell::new(false),
             signal_epoch: Cell::new(0),
             current: Cell::new(None),
             in_block_on: Cell::new(false),
@@ -490,6 +495,7 @@ impl Core {
         let may_block = timeout != Some(Duration::ZERO);
         let io_due = self.polls_since_io.get() >= IO_CHECK_INTERVAL || !busy;
         if may_block
+            || self.host_turn.get()
             || (io_due
                 && (self.reactor.has_sources() || crate::signal::epoch_changed(&self.signal_epoch)))
         {

@@ -502,12 +502,60 @@ impl Runtime {
         let Some(_enter) = Enter::new(core) else {
             panic!("Runtime::turn: {}", AlreadyRunning(()));
         };
+        // Between turns the host waits on its own poller: a wake from another thread then
+        // goes through the loop's waker, which makes `as_raw_fd` readable (the protocol
+        // of a park, held while the host waits; see `next_deadline`).
+        core.shared.remote.park_end();
+        core.host_turn.set(true);
         let n = {
             let _running = core.running();
             core.turn(Some(max_wait))
         };
+        core.host_turn.set(false);
+        core.shared.remote.park_begin();
         self.check_fatal();
         n
+    }
+
+    /// When a host that steps this loop with [`turn`](Runtime::turn) must step it next,
+    /// at the latest: now if tasks are ready (or a wake from another thread is queued);
+    /// the next timer's deadline; `None` if only I/O or a wake from another thread can
+    /// make progress, which makes the runtime's descriptor ([`AsRawFd`](std::os::fd::AsRawFd))
+    /// readable. A host that waits on its own poller (a GUI toolkit, a game loop, calloop,
+    /// `poll(2)`) waits for that descriptor with this deadline as its timeout, then calls
+    /// `turn(Duration::ZERO)`. Ask again after each turn and after calling into the
+    /// runtime from the host (spawning a task, say).
+    ///
+    /// On a paused clock the deadline is virtual: `turn` jumps the clock to it when
+    /// nothing else is ready.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use runtime::time::Instant;
+    ///
+    /// let rt = runtime::Runtime::new().unwrap();
+    /// assert_eq!(rt.next_deadline(), None); // nothing to do: wait on the descriptor
+    /// let task = rt.spawn(runtime::sleep(Duration::from_millis(20)));
+    /// assert!(rt.next_deadline().unwrap() <= Instant::now()); // a task is ready: step now
+    /// rt.turn(Duration::ZERO); // the task starts its sleep
+    /// let due = rt.next_deadline().unwrap();
+    /// assert!(due > Instant::now());
+    /// std::thread::sleep(due.duration_since(Instant::now()));
+    /// rt.turn(Duration::ZERO);
+    /// assert!(task.is_done());
+    /// ```
+    pub fn next_deadline(&self) -> Option<crate::time::Instant> {
+        let core = &*self.core;
+        if core.has_ready() || core.shared.remote.has_pending() {
+            return Some(crate::time::Instant(core.clock.now_ns()));
+        }
+        core.timers
+            .borrow_mut()
+            .next_deadline()
+            .filter(|&d| d != u64::MAX)
+            .map(crate::time::Instant)
     }
 
     /// Spawns a task on this loop from outside it (the loop need not be running; the
@@ -581,6 +629,44 @@ struct ResetOnDrop<'a>(&'a std::cell::Cell<bool>);
 impl Drop for ResetOnDrop<'_> {
     fn drop(&mut self) {
         self.0.set(false);
+    }
+}
+
+/// The loop's poller descriptor, for hosts that wait on their own poller: it becomes
+/// readable whenever the loop has work that arrived from outside (socket readiness, a wake
+/// from another thread, a [`Handle::call_soon_threadsafe`] callback). Timers and tasks
+/// already ready do not show on it: wait at most until
+/// [`next_deadline`](Runtime::next_deadline). The descriptor belongs to the runtime; do not
+/// read from or close it.
+///
+/// # Examples
+///
+/// ```
+/// use std::os::fd::AsRawFd;
+/// use std::time::Duration;
+///
+/// let rt = runtime::Runtime::new().unwrap();
+/// rt.turn(Duration::ZERO);
+/// let handle = rt.handle();
+/// std::thread::spawn(move || handle.call_soon_threadsafe(|| println!("from a thread")));
+/// // The host's own wait: poll(2) on the runtime's descriptor.
+/// let mut fds = [libc::pollfd { fd: rt.as_raw_fd(), events: libc::POLLIN, revents: 0 }];
+/// // SAFETY: one valid pollfd.
+/// let n = unsafe { libc::poll(fds.as_mut_ptr(), 1, 10_000) };
+/// assert_eq!(n, 1);
+/// rt.turn(Duration::ZERO); // runs the callback
+/// ```
+impl std::os::fd::AsRawFd for Runtime {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.core.reactor.poller_fd()
+    }
+}
+
+impl std::os::fd::AsFd for Runtime {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        // SAFETY: the poller's descriptor stays open as long as the runtime (the reactor
+        // owns it), and the borrow is tied to `&self`.
+        unsafe { std::os::fd::BorrowedFd::borrow_raw(self.core.reactor.poller_fd()) }
     }
 }
 

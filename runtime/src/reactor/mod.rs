@@ -134,6 +134,13 @@ impl Reactor {
         ))
     }
 
+    /// The poller's own descriptor (epoll or kqueue): readable while registered sources
+    /// (the remote-wake waker among them) have events the loop has not collected.
+    pub(crate) fn poller_fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        self.poll.borrow().as_raw_fd()
+    }
+
     /// How many counted I/O sources are registered.
     pub(crate) fn sources(&self) -> usize {
         self.count.get()
