@@ -1,6 +1,7 @@
 //! `TaskError`: why a task did not give its output.
 
 use std::any::Any;
+use std::borrow::Cow;
 use std::fmt;
 
 use super::TaskId;
@@ -29,8 +30,19 @@ pub struct TaskError {
 
 enum Repr {
     Cancelled,
-    Panic(Box<dyn Any + Send + 'static>),
+    /// The payload, and its message read at the panic (so that `panic_message` need not
+    /// touch the payload, which is not `Sync`).
+    Panic(SyncPayload, Option<Cow<'static, str>>),
 }
+
+/// A panic payload in a `TaskError` that is `Sync`, so that the error converts into
+/// `Box<dyn Error + Send + Sync>` and `anyhow::Error` (as tokio's `JoinError` does).
+struct SyncPayload(Box<dyn Any + Send + 'static>);
+
+// SAFETY: the payload is reachable only by value (`try_into_panic` moves it out), never
+// through a shared reference, so a `&TaskError` shared between threads gives no access to
+// the (possibly `!Sync`) payload.
+unsafe impl Sync for SyncPayload {}
 
 impl TaskError {
     pub(crate) fn cancelled(id: TaskId) -> Self {
@@ -41,9 +53,16 @@ impl TaskError {
     }
 
     pub(crate) fn panic(id: TaskId, payload: Box<dyn Any + Send + 'static>) -> Self {
+        let message = if let Some(s) = payload.downcast_ref::<&'static str>() {
+            Some(Cow::Borrowed(*s))
+        } else {
+            payload
+                .downcast_ref::<String>()
+                .map(|s| Cow::Owned(s.clone()))
+        };
         TaskError {
             id,
-            repr: Repr::Panic(payload),
+            repr: Repr::Panic(SyncPayload(payload), message),
         }
     }
 
@@ -54,7 +73,7 @@ impl TaskError {
 
     /// True if the task panicked (in `poll`, or while its future was dropped).
     pub fn is_panic(&self) -> bool {
-        matches!(self.repr, Repr::Panic(_))
+        matches!(self.repr, Repr::Panic(..))
     }
 
     /// The id of the task this error came from.
@@ -65,7 +84,7 @@ impl TaskError {
     /// The panic message, when the task panicked with a `&str` or `String` payload.
     pub fn panic_message(&self) -> Option<&str> {
         match &self.repr {
-            Repr::Panic(p) => payload_message(p.as_ref()),
+            Repr::Panic(_, message) => message.as_deref(),
             Repr::Cancelled => None,
         }
     }
@@ -77,7 +96,7 @@ impl TaskError {
     /// Gives `self` back when the task was cancelled rather than panicked.
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, TaskError> {
         match self.repr {
-            Repr::Panic(p) => Ok(p),
+            Repr::Panic(p, _) => Ok(p.0),
             Repr::Cancelled => Err(self),
         }
     }
@@ -96,7 +115,7 @@ impl fmt::Debug for TaskError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
             Repr::Cancelled => write!(f, "TaskError::Cancelled({})", self.id),
-            Repr::Panic(_) => write!(
+            Repr::Panic(..) => write!(
                 f,
                 "TaskError::Panic({}, {:?})",
                 self.id,
@@ -110,7 +129,7 @@ impl fmt::Display for TaskError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
             Repr::Cancelled => write!(f, "task {} was cancelled", self.id),
-            Repr::Panic(_) => write!(
+            Repr::Panic(..) => write!(
                 f,
                 "task {} panicked: {}",
                 self.id,
@@ -121,3 +140,9 @@ impl fmt::Display for TaskError {
 }
 
 impl std::error::Error for TaskError {}
+
+// `TaskError` goes into `Box<dyn Error + Send + Sync>` (and `anyhow::Error`) with `?`.
+const _: fn() = || {
+    fn send_sync<T: Send + Sync + 'static>() {}
+    send_sync::<TaskError>();
+};
