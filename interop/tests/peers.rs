@@ -338,8 +338,7 @@ impl Cluster {
 
     fn start(bin: PathBuf) -> Cluster {
         let dir = scratch("pg");
-        // SAFETY: geteuid(2) has no preconditions.
-        let root = unsafe { geteuid() } == 0;
+        let root = is_root();
         let as_user = root.then_some("nobody");
         if root {
             run_ok(Command::new("chown").args(["-R", "nobody", dir.to_str().unwrap()]));
@@ -380,6 +379,11 @@ extern "C" {
     fn geteuid() -> u32;
 }
 
+fn is_root() -> bool {
+    // SAFETY: geteuid(2) has no preconditions and cannot fail.
+    unsafe { geteuid() == 0 }
+}
+
 impl Drop for Cluster {
     fn drop(&mut self) {
         let data = self.dir.join("data");
@@ -406,7 +410,7 @@ fn postgres_against_a_real_server() {
         skip("PostgreSQL (initdb, pg_ctl) is not installed");
         return;
     };
-    if unsafe { geteuid() } == 0 && !have("runuser") {
+    if is_root() && !have("runuser") {
         skip("running as root without runuser: PostgreSQL refuses to run as root");
         return;
     }
