@@ -111,3 +111,37 @@ fn unobserved_panic_is_reported_with_the_task_name() {
         "{err}"
     );
 }
+
+#[test]
+fn task_error_converts_into_a_send_sync_error_and_keeps_its_payload() {
+    fn boxed(e: runtime::TaskError) -> Box<dyn std::error::Error + Send + Sync> {
+        e.into()
+    }
+    let (panicked, again) = runtime::run(async {
+        let a = runtime::spawn(async { panic!("boom {}", 7) })
+            .await
+            .unwrap_err();
+        let b = runtime::spawn(async { std::panic::panic_any(42u32) })
+            .await
+            .unwrap_err();
+        (a, b)
+    });
+    assert_eq!(panicked.panic_message(), Some("boom 7"));
+    // Shared between threads: the message is readable, the payload is not exposed.
+    let shared = std::sync::Arc::new(panicked);
+    let s = shared.clone();
+    let msg = std::thread::spawn(move || s.panic_message().map(str::to_owned))
+        .join()
+        .unwrap();
+    assert_eq!(msg.as_deref(), Some("boom 7"));
+    let panicked = std::sync::Arc::try_unwrap(shared).unwrap();
+    let id = panicked.id();
+    assert_eq!(
+        boxed(panicked).to_string(),
+        format!("task {id} panicked: boom 7")
+    );
+    // A non-string payload comes back out intact.
+    assert_eq!(again.panic_message(), None);
+    let payload = again.try_into_panic().unwrap();
+    assert_eq!(payload.downcast_ref::<u32>(), Some(&42));
+}
