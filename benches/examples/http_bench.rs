@@ -217,6 +217,77 @@ fn serve_tokio_on(rt: tokio::runtime::Runtime, addr: &str) -> io::Result<()> {
     })
 }
 
+/// hyper's hello world (the same `service_fn` on both runtimes): `Hello World!` with the
+/// headers hyper adds (`content-length`, `date`).
+async fn hyper_hello(
+    _req: hyper::Request<hyper::body::Incoming>,
+) -> std::result::Result<
+    hyper::Response<http_body_util::Full<hyper::body::Bytes>>,
+    std::convert::Infallible,
+> {
+    Ok(hyper::Response::new(http_body_util::Full::new(
+        hyper::body::Bytes::from_static(b"Hello World!"),
+    )))
+}
+
+/// hyper's HTTP/1 server on the runtime's sockets (feature `hyper`); `timer` adds the
+/// runtime's `Timer` and a 30 s header-read timeout, armed for every request.
+fn serve_runtime_hyper(addr: &str, timer: bool) -> io::Result<()> {
+    let rt = runtime::Runtime::new()?;
+    rt.block_on(async {
+        let listener = runtime::net::TcpListener::bind(addr)?;
+        println!("listening {}", listener.local_addr()?);
+        loop {
+            let (conn, _) = listener.accept().await?;
+            conn.set_nodelay(true)?;
+            runtime::spawn(async move {
+                let mut b = hyper::server::conn::http1::Builder::new();
+                if timer {
+                    b.timer(runtime::compat::hyper::Timer)
+                        .header_read_timeout(Duration::from_secs(30));
+                } else {
+                    b.header_read_timeout(None);
+                }
+                let _ = b
+                    .serve_connection(conn, hyper::service::service_fn(hyper_hello))
+                    .await;
+            })
+            .detach();
+        }
+    })
+}
+
+/// The same hyper server on tokio's current-thread runtime, through hyper-util's
+/// `TokioIo` (and `TokioTimer` with `timer`).
+fn serve_tokio_hyper(addr: &str, timer: bool) -> io::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        println!("listening {}", listener.local_addr()?);
+        loop {
+            let (conn, _) = listener.accept().await?;
+            conn.set_nodelay(true)?;
+            tokio::spawn(async move {
+                let mut b = hyper::server::conn::http1::Builder::new();
+                if timer {
+                    b.timer(hyper_util::rt::TokioTimer::new())
+                        .header_read_timeout(Duration::from_secs(30));
+                } else {
+                    b.header_read_timeout(None);
+                }
+                let _ = b
+                    .serve_connection(
+                        hyper_util::rt::TokioIo::new(conn),
+                        hyper::service::service_fn(hyper_hello),
+                    )
+                    .await;
+            });
+        }
+    })
+}
+
 fn serve_smol(addr: &str) -> io::Result<()> {
     use futures_lite::{AsyncReadExt, AsyncWriteExt};
     let ex = async_executor::LocalExecutor::new();
@@ -505,6 +576,10 @@ fn main() -> io::Result<()> {
             "tokio-mt2" => serve_tokio_mt2(addr),
             "smol" => serve_smol(addr),
             "mio" => serve_mio(addr),
+            "runtime-hyper" => serve_runtime_hyper(addr, false),
+            "runtime-hyper-timer" => serve_runtime_hyper(addr, true),
+            "tokio-hyper" => serve_tokio_hyper(addr, false),
+            "tokio-hyper-timer" => serve_tokio_hyper(addr, true),
             _ => Err(io::Error::other(format!("unknown server {kind}"))),
         };
     }
@@ -538,7 +613,7 @@ fn main() -> io::Result<()> {
     let me = std::env::current_exe()?;
     let script = std::env::temp_dir().join(format!("http_bench_{}.py", std::process::id()));
     std::fs::File::create(&script)?.write_all(PYTHON_SERVER.as_bytes())?;
-    let kinds: [(&'static str, bool); 9] = [
+    let kinds: [(&'static str, bool); 13] = [
         ("mio", false),
         ("runtime", false),
         ("runtime-streams", false),
@@ -550,6 +625,11 @@ fn main() -> io::Result<()> {
         // work-stealing, same handler.
         ("runtime-2loops", false),
         ("tokio-mt2", false),
+        // hyper's HTTP/1 server, same service, without and with hyper's timer.
+        ("runtime-hyper", false),
+        ("tokio-hyper", false),
+        ("runtime-hyper-timer", false),
+        ("tokio-hyper-timer", false),
     ];
     let mut results: Vec<Result> = Vec::new();
     // Runs are interleaved (all servers, then all again) so drift hits all alike.

@@ -205,7 +205,10 @@ impl rt::Timer for Timer {
     }
 
     fn now(&self) -> std::time::Instant {
-        Instant::now().into_std()
+        // On the loop: its time as of its last clock read (at most a turn old, exact on a
+        // paused clock), so hyper's per-request deadline costs no clock read.
+        let ns = crate::event_loop::context::with_core(|c| c.map(|core| core.coarse_now_ns()));
+        ns.map_or_else(Instant::now, Instant).into_std()
     }
 
     fn reset(&self, sleep: &mut Pin<Box<dyn rt::Sleep>>, new_deadline: std::time::Instant) {

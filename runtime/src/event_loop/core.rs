@@ -590,7 +590,10 @@ impl Core {
 
     #[inline(never)]
     fn fire_due_timers(&self) {
-        let now = self.clock.now_ns();
+        // One real clock read serves the timers and refreshes the coarse clock.
+        let real = crate::time::clock::real_now_ns();
+        self.coarse_ns.set(real);
+        let now = self.clock.at_real(real);
         {
             let mut wakers = self.wakers.borrow_mut();
             self.timers.borrow_mut().fire_due(now, &mut wakers);
@@ -809,6 +812,14 @@ impl Core {
             self.slow_end(t, None, None);
         }
         self.polling_main.set(false);
+    }
+
+    /// The loop's time as of its last clock read (at most a turn old; exact on a paused
+    /// clock): for deadlines that do not need the current nanosecond, such as hyper's
+    /// `Timer::now`. Reads no clock.
+    #[inline]
+    pub(crate) fn coarse_now_ns(&self) -> u64 {
+        self.clock.at_real(self.coarse_ns.get())
     }
 
     pub(crate) fn refresh_clock(&self) {

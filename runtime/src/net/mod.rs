@@ -6,7 +6,15 @@
 //! [`io::Source`](crate::io::Source): operations try the socket, and on `WouldBlock`
 //! clear the cached readiness and wait for the next readiness event (edge-triggered,
 //! rule IO2). Stream sockets implement [`AsyncRead`](crate::io::AsyncRead) and
-//! [`AsyncWrite`](crate::io::AsyncWrite).
+//! [`AsyncWrite`](crate::io::AsyncWrite) (and, with the features `tokio-io` and `hyper`,
+//! tokio's and hyper's I/O traits; see [`compat`](crate::compat)).
+//!
+//! Every socket type converts from and to its `std` counterpart (`from_std`, `into_std`),
+//! exposes its descriptor (`AsRawFd`, `AsFd`) and its readiness (`poll_read_ready`,
+//! `poll_write_ready`, `readable`, `writable`), so adapters for other crates need nothing
+//! internal. `FromRawFd` is not implemented: registering with the loop needs a running loop
+//! and can fail, which that trait cannot report; write
+//! `TcpStream::from_std(unsafe { std::net::TcpStream::from_raw_fd(fd) })?` instead.
 
 /// `futures_io::AsyncRead`/`AsyncWrite` for a stream socket type with a `source` field
 /// and a `shutdown` method; `poll_close` shuts down the write side (the peer reads end of

@@ -171,6 +171,18 @@ impl Clock {
         }
     }
 
+    /// The loop's time at the real instant `real` (ns since the epoch): `real` plus the
+    /// lead gained while paused, or virtual time when paused. With the loop's cached
+    /// (coarse) real time, this reads no clock.
+    #[inline]
+    pub(crate) fn at_real(&self, real: u64) -> u64 {
+        if self.paused.get() {
+            self.virt.get()
+        } else {
+            real.saturating_add(self.offset.get())
+        }
+    }
+
     pub(crate) fn is_paused(&self) -> bool {
         self.paused.get()
     }

@@ -124,7 +124,11 @@ impl Future for Sleep {
                     return Poll::Ready(());
                 }
             }
-            if this.deadline.0 <= core.clock.now_ns() {
+            // A deadline the loop's clock has passed completes at once. The clock as of
+            // the loop's last read (no clock read here) is earlier than or equal to the
+            // real time, so a deadline between the two goes on the timers and fires at
+            // the next turn's timer check, which reads the clock: never early (T2).
+            if this.deadline.0 <= core.coarse_now_ns() {
                 return Poll::Ready(());
             }
             let key = core

@@ -4,7 +4,8 @@
 //!   at the root.
 //! - Cancel is O(1): the slot is freed and its generation bumped, which turns the heap
 //!   entry into a dead entry; dead entries are skipped when they reach the root, and the
-//!   heap is compacted when more than half of it is dead (asyncio's rule).
+//!   heap is compacted when more than half of it is dead and the dead entries number more
+//!   than `COMPACT_MIN_DEAD` (asyncio's rule, with a minimum as asyncio has).
 //! - Equal deadlines fire in insertion order (a 32-bit sequence number breaks ties).
 //! - A heap entry is 24 bytes, a slot 24: 48 bytes per pending timer.
 //! - Memory goes back when the structure is mostly empty (T5): once the live count falls
@@ -63,6 +64,9 @@ pub(crate) struct Timers {
     /// had, so stale keys naming a recreated index stay stale.
     gen_floor: u32,
 }
+
+/// Dead heap entries (cancelled timers) tolerated before a compaction.
+const COMPACT_MIN_DEAD: usize = 32;
 
 /// Below this many slots, memory is not worth giving back.
 const SHRINK_MIN_SLOTS: usize = 1024;
@@ -262,11 +266,17 @@ impl Timers {
 
     fn maybe_compact(&mut self) {
         let dead = self.heap.len() - self.live;
-        if self.heap.len() > 64 && dead > self.heap.len() / 2 {
+        // More dead than live entries, and more than `COMPACT_MIN_DEAD` of them. (A larger
+        // allowance makes compactions rarer but every pop of a dead root deeper: with a
+        // timeout armed and cancelled per request, a small heap is cheaper overall.)
+        if dead > COMPACT_MIN_DEAD && dead > self.live {
             let slots = &self.slots;
             self.heap.retain(|e| slots[e.slot as usize].gen == e.gen);
-            for i in (0..self.heap.len()).rev() {
-                self.sift_down(i);
+            // Heapify: sift down every parent, from the last one up (leaves are heaps).
+            if self.heap.len() > 1 {
+                for i in (0..=(self.heap.len() - 2) / ARITY).rev() {
+                    self.sift_down(i);
+                }
             }
         }
     }
@@ -364,11 +374,36 @@ mod tests {
             assert!(t.cancel(*k).is_none(), "second cancel is a no-op");
         }
         assert_eq!(t.len(), 100);
-        assert!(t.heap.len() < 400, "compacted: {}", t.heap.len());
+        let dead = t.heap.len() - t.len();
+        assert!(
+            dead <= COMPACT_MIN_DEAD.max(t.len()) + 1,
+            "compacted: {dead} dead"
+        );
         assert_eq!(t.next_deadline(), Some(900));
         let mut out = Vec::new();
         t.fire_due(u64::MAX, &mut out);
         assert_eq!(out.len(), 100);
+    }
+
+    #[test]
+    fn a_timeout_per_request_keeps_the_heap_bounded() {
+        // 50 connections, each arming a timeout per request and cancelling it when the
+        // request arrives: the heap never holds more than the live timers plus the dead
+        // allowance, and the earliest live deadline is always right.
+        let mut t = Timers::new();
+        let mut live: Vec<TimerKey> = (0..50).map(|i| t.insert(1_000 + i, waker(0).0)).collect();
+        for r in 0..20_000u64 {
+            let c = (r % 50) as usize;
+            assert!(t.cancel(live[c]).is_some());
+            live[c] = t.insert(2_000 + r, waker(0).0);
+            assert!(
+                t.heap.len() <= 50 + COMPACT_MIN_DEAD.max(50) + 1,
+                "{}",
+                t.heap.len()
+            );
+        }
+        assert_eq!(t.len(), 50);
+        assert_eq!(t.next_deadline(), Some(2_000 + 20_000 - 50));
     }
 
     #[test]
