@@ -64,8 +64,6 @@ pub(crate) struct Core {
     /// `run_in_executor` jobs whose future is still awaited: a paused clock must not jump
     /// while one runs (its result would look infinitely slow).
     blocking_in_flight: Cell<usize>,
-    /// Where each registered task was spawned, by registry index (beside `registry`).
-    locations: RefCell<Vec<&'static Location<'static>>>,
     /// The main future's poll count, last poll, and the note of its last poll (laid out as
     /// a task's: `NOTE_BITS` and an encoded first label; see `dump::add_to_note`).
     main_polls: Cell<u32>,
@@ -183,7 +181,6 @@ impl Core {
             blocking: RefCell::new(None),
             max_blocking_threads: Cell::new(512),
             blocking_in_flight: Cell::new(0),
-            locations: RefCell::new(Vec::new()),
             main_polls: Cell::new(0),
             main_last_poll: Cell::new(0),
             main_note_bits: Cell::new(0),
@@ -198,6 +195,7 @@ impl Core {
     }
 
     /// Creates a task and queues it for the next batch (L3: never polled inside `spawn`).
+    #[inline]
     pub(crate) fn spawn<F: Future + 'static>(
         &self,
         future: F,
@@ -212,12 +210,11 @@ impl Core {
         if let Some(n) = name {
             self.shared.set_name(id, n);
         }
-        let task = TaskRef::allocate(future, id, self.shared.clone(), named);
+        let task = TaskRef::allocate(future, id, self.shared.clone(), named, location);
         {
             let mut reg = self.registry.borrow_mut();
             task.header().index.set(reg.len() as u32);
             reg.push(task);
-            self.locations.borrow_mut().push(location);
         }
         task.set_state(task.state() | raw::SCHEDULED);
         self.ready.borrow_mut().push_back(task);
@@ -717,7 +714,6 @@ impl Core {
         if let Some(moved) = reg.get(i) {
             moved.header().index.set(i as u32);
         }
-        self.locations.borrow_mut().swap_remove(i);
     }
 
     /// Cancels and drops every task, then releases everything the loop holds (L5).
@@ -791,7 +787,7 @@ impl Core {
 
     /// Where `task` (registered) was spawned.
     fn location_of(&self, task: TaskRef) -> &'static Location<'static> {
-        self.locations.borrow()[task.header().index.get() as usize]
+        task.header().location
     }
 
     /// Before `block_on` polls the main future.
@@ -970,11 +966,10 @@ impl Core {
             });
         }
         let reg = self.registry.borrow();
-        let locations = self.locations.borrow();
         let current = self.current.get();
-        let mut list: Vec<(TaskRef, usize)> = reg.iter().copied().zip(0..).collect();
-        list.sort_by_key(|(t, _)| t.id());
-        for (task, i) in list {
+        let mut list: Vec<TaskRef> = reg.iter().copied().collect();
+        list.sort_by_key(|t| t.id());
+        for task in list {
             let s = task.state();
             let h = task.header();
             let state = if s & raw::COMPLETE != 0 {
@@ -996,7 +991,7 @@ impl Core {
             tasks.push(TaskEntry {
                 id: Some(task.id()),
                 name: task.name().map(|n| n.to_string()),
-                spawned_at: Some(locations[i]),
+                spawned_at: Some(h.location),
                 state,
                 polls: u64::from(polls),
                 since_last_poll: (polls > 0)

@@ -73,6 +73,8 @@ pub(crate) struct Header {
     pub(crate) note: Cell<u64>,
     /// Loop thread: the loop's coarse clock (ns since the loop started) at the last poll.
     pub(crate) last_poll: Cell<u64>,
+    /// Where the task was spawned (`#[track_caller]`), for dumps and slow-poll reports.
+    pub(crate) location: &'static std::panic::Location<'static>,
 }
 
 struct Vtable {
@@ -126,6 +128,7 @@ impl TaskRef {
         id: TaskId,
         shared: Arc<Shared>,
         named: bool,
+        location: &'static std::panic::Location<'static>,
     ) -> TaskRef {
         let cell = Box::new(TaskCell {
             header: Header {
@@ -146,6 +149,7 @@ impl TaskRef {
                 id,
                 note: Cell::new(0),
                 last_poll: Cell::new(0),
+                location,
             },
             stage: UnsafeCell::new(Stage::Running(future)),
         });
@@ -427,14 +431,15 @@ mod size_tests {
     use super::*;
 
     /// Locks the memory budget per task: a task with a small future and output is one
-    /// 88-byte block (a 96-byte malloc chunk): 72 bytes of bookkeeping, of which the
-    /// poll count, the last poll's time and the wait note serve task dumps.
+    /// 96-byte block (a 112-byte malloc chunk): 80 bytes of bookkeeping, of which the
+    /// poll count, the last poll's time, the wait note and the spawn location serve task
+    /// dumps and slow-poll reports.
     #[test]
     #[cfg(target_pointer_width = "64")]
     fn task_block_stays_small() {
         type F = std::future::Ready<()>;
-        assert_eq!(std::mem::size_of::<Header>(), 72);
+        assert_eq!(std::mem::size_of::<Header>(), 80);
         assert_eq!(std::mem::size_of::<Stage<F>>(), 16);
-        assert_eq!(std::mem::size_of::<TaskCell<F>>(), 88);
+        assert_eq!(std::mem::size_of::<TaskCell<F>>(), 96);
     }
 }
