@@ -1,5 +1,28 @@
 //! tokio's `AsyncRead`/`AsyncWrite` for the stream sockets and their split halves (cargo
-//! feature `tokio-io`). Reads go straight into tokio's uninitialised buffer.
+//! feature `tokio-io`). Reads go straight into tokio's uninitialised buffer; writes are
+//! vectored. Nothing here starts a tokio runtime: tokio's I/O traits and helpers
+//! (`AsyncReadExt`, `copy`, `BufReader`, tokio-util's codecs) need none.
+//!
+//! # Examples
+//!
+//! Code written against tokio's traits takes the runtime's sockets as they are:
+//!
+//! ```
+//! use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+//!
+//! /// A tokio-style line reader, generic over tokio's traits.
+//! async fn first_line<R: tokio::io::AsyncRead + Unpin>(r: R) -> String {
+//!     let mut line = String::new();
+//!     BufReader::new(r).read_line(&mut line).await.unwrap();
+//!     line
+//! }
+//!
+//! runtime::run(async {
+//!     let (mut a, b) = runtime::net::UnixStream::pair().unwrap();
+//!     AsyncWriteExt::write_all(&mut a, b"hello, tokio traits\n").await.unwrap();
+//!     assert_eq!(first_line(b).await, "hello, tokio traits\n");
+//! });
+//! ```
 
 use std::io;
 use std::pin::Pin;
