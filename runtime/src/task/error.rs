@@ -31,8 +31,14 @@ pub struct TaskError {
 enum Repr {
     Cancelled,
     /// The payload, and its message read at the panic (so that `panic_message` need not
-    /// touch the payload, which is not `Sync`).
-    Panic(SyncPayload, Option<Cow<'static, str>>),
+    /// touch the payload, which is not `Sync`). Boxed: a `TaskError` (and so every
+    /// `Result<T, TaskError>` a join hands over) stays two words.
+    Panic(Box<PanicData>),
+}
+
+struct PanicData {
+    payload: SyncPayload,
+    message: Option<Cow<'static, str>>,
 }
 
 /// A panic payload in a `TaskError` that is `Sync`, so that the error converts into
@@ -62,7 +68,10 @@ impl TaskError {
         };
         TaskError {
             id,
-            repr: Repr::Panic(SyncPayload(payload), message),
+            repr: Repr::Panic(Box::new(PanicData {
+                payload: SyncPayload(payload),
+                message,
+            })),
         }
     }
 
@@ -84,7 +93,7 @@ impl TaskError {
     /// The panic message, when the task panicked with a `&str` or `String` payload.
     pub fn panic_message(&self) -> Option<&str> {
         match &self.repr {
-            Repr::Panic(_, message) => message.as_deref(),
+            Repr::Panic(p) => p.message.as_deref(),
             Repr::Cancelled => None,
         }
     }
@@ -96,7 +105,7 @@ impl TaskError {
     /// Gives `self` back when the task was cancelled rather than panicked.
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, TaskError> {
         match self.repr {
-            Repr::Panic(p, _) => Ok(p.0),
+            Repr::Panic(p) => Ok(p.payload.0),
             Repr::Cancelled => Err(self),
         }
     }
@@ -141,8 +150,11 @@ impl fmt::Display for TaskError {
 
 impl std::error::Error for TaskError {}
 
-// `TaskError` goes into `Box<dyn Error + Send + Sync>` (and `anyhow::Error`) with `?`.
+// `TaskError` goes into `Box<dyn Error + Send + Sync>` (and `anyhow::Error`) with `?`, and
+// stays small (it travels inside every join's `Result`).
 const _: fn() = || {
     fn send_sync<T: Send + Sync + 'static>() {}
     send_sync::<TaskError>();
 };
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(std::mem::size_of::<TaskError>() == 16);

@@ -374,8 +374,9 @@ unsafe fn read_output<F: Future>(ptr: NonNull<Header>, dst: *mut ()) {
             unreachable!("task output read before completion or twice")
         }
     };
-    // SAFETY: the caller passes a pointer of exactly this type.
-    unsafe { *(dst as *mut Option<Result<F::Output, TaskError>>) = Some(out) }
+    // SAFETY: the caller passes a pointer of exactly this type, holding `None` (nothing to
+    // drop: written over without reading it).
+    unsafe { ptr::write(dst as *mut Option<Result<F::Output, TaskError>>, Some(out)) }
 }
 
 /// What a complete task's stage holds.
