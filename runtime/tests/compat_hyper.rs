@@ -3,8 +3,7 @@
 //! which needs the executor.
 
 use std::convert::Infallible;
-use std::io::Write as _;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Empty, Full};
@@ -36,18 +35,13 @@ fn serve_http1(listener: TcpListener) -> runtime::Task<()> {
     })
 }
 
-fn have(program: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {program}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
+#[path = "common/peers.rs"]
+mod peers;
 
 #[runtime::test]
 async fn http1_server_answers_curl_with_keep_alive() {
-    if !have("curl") {
-        let _ = writeln!(std::io::stderr(), "SKIPPED: curl is not installed");
+    if !peers::have("curl") {
+        peers::skip("curl is not installed");
         return;
     }
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();

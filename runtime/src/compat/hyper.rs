@@ -108,10 +108,9 @@ macro_rules! hyper_io {
             }
 
             fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-                Poll::Ready(match self.shutdown(std::net::Shutdown::Write) {
-                    Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
-                    r => r,
-                })
+                Poll::Ready(crate::net::closed_is_ok(
+                    self.shutdown(std::net::Shutdown::Write),
+                ))
             }
         }
     };

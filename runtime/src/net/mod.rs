@@ -59,15 +59,23 @@ macro_rules! stream_socket_io {
                 self: std::pin::Pin<&mut Self>,
                 _: &mut std::task::Context<'_>,
             ) -> std::task::Poll<std::io::Result<()>> {
-                std::task::Poll::Ready(match self.shutdown(std::net::Shutdown::Write) {
-                    Err(e) if e.kind() == std::io::ErrorKind::NotConnected => Ok(()),
-                    r => r,
-                })
+                std::task::Poll::Ready($crate::net::closed_is_ok(
+                    self.shutdown(std::net::Shutdown::Write),
+                ))
             }
         }
     };
 }
 use stream_socket_io;
+
+/// The result of shutting a stream's write side for the I/O traits' close: a socket the
+/// peer already closed (`NotConnected`) counts as closed.
+pub(crate) fn closed_is_ok(r: std::io::Result<()>) -> std::io::Result<()> {
+    match r {
+        Err(e) if e.kind() == std::io::ErrorKind::NotConnected => Ok(()),
+        r => r,
+    }
+}
 
 /// The conversions and readiness methods every socket type offers, so that adapters and
 /// crates shaped like sqlx's `Socket` trait can be written without reaching into internals:
