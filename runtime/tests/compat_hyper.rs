@@ -179,3 +179,27 @@ async fn http2_server_and_client_over_loopback() {
     drop(sender);
     conn.await.unwrap().unwrap();
 }
+
+#[runtime::test]
+async fn http1_over_a_unix_stream_pair() {
+    let (server_side, client_side) = runtime::net::UnixStream::pair().unwrap();
+    let server = runtime::spawn(async move {
+        hyper::server::conn::http1::Builder::new()
+            .serve_connection(server_side, hyper::service::service_fn(hello))
+            .await
+    });
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(client_side)
+        .await
+        .unwrap();
+    let conn = runtime::spawn(conn);
+    for path in ["/unix", "/again"] {
+        let req = Request::get(path).body(Empty::<Bytes>::new()).unwrap();
+        let resp = sender.send_request(req).await.unwrap();
+        let body = resp.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(body, format!("hello {path}"));
+    }
+    drop(sender);
+    conn.await.unwrap().unwrap();
+    // The client closed its side: the server's connection ends cleanly.
+    server.await.unwrap().unwrap();
+}
