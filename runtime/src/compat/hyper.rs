@@ -63,7 +63,7 @@ use hyper::rt::{self, ReadBufCursor};
 use crate::net::{TcpStream, UnixStream};
 use crate::time::Instant;
 
-/// hyper's `Read` and `Write` for a stream socket type with a `source` field.
+/// hyper's `Read` and `Write` for a stream socket type with a `source()` accessor.
 macro_rules! hyper_io {
     ($t:ty) => {
         impl rt::Read for $t {
