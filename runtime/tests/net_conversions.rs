@@ -70,23 +70,20 @@ async fn poll_read_ready_waits_for_data_and_write_ready_is_immediate() {
         b
     });
     poll_fn(|cx| a.poll_read_ready(cx)).await.unwrap();
+    // Ready means a read does not block: `try_read` gets the byte, then `WouldBlock`
+    // (which clears the readiness, so the next `poll_read_ready` waits again).
     let mut one = [0u8; 1];
-    assert_eq!(a.try_read_for_test(&mut one), 1);
-    drop(writer.await.unwrap());
-}
-
-/// `try_read` lives on `TcpStream`; a Unix stream reads through its `AsFd`.
-trait TryReadForTest {
-    fn try_read_for_test(&self, buf: &mut [u8]) -> usize;
-}
-
-impl TryReadForTest for UnixStream {
-    fn try_read_for_test(&self, buf: &mut [u8]) -> usize {
-        // SAFETY: a live descriptor and a writable buffer of `buf.len()` bytes.
-        let n = unsafe { libc::read(self.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-        assert!(n >= 0, "read failed: {}", std::io::Error::last_os_error());
-        n as usize
-    }
+    assert_eq!(a.try_read(&mut one).unwrap(), 1);
+    let err = a.try_read(&mut one).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
+    let again = poll_fn(|cx| Poll::Ready(a.poll_read_ready(cx))).await;
+    assert!(again.is_pending(), "still ready after WouldBlock");
+    // `try_write` the same way, on the other direction.
+    assert_eq!(a.try_write(b"y").unwrap(), 1);
+    let mut b = writer.await.unwrap();
+    let mut got = [0u8; 1];
+    b.read_exact(&mut got).await.unwrap();
+    assert_eq!(&got, b"y");
 }
 
 #[runtime::test]

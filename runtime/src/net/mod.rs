@@ -16,11 +16,37 @@
 //! and can fail, which that trait cannot report; write
 //! `TcpStream::from_std(unsafe { std::net::TcpStream::from_raw_fd(fd) })?` instead.
 
-/// `futures_io::AsyncRead`/`AsyncWrite` for a stream socket type with a `source` field
-/// and a `shutdown` method; `poll_close` shuts down the write side (the peer reads end of
-/// stream).
+/// `try_read`/`try_write` and `futures_io::AsyncRead`/`AsyncWrite` for a stream socket
+/// type with a `source` field and a `shutdown` method; `poll_close` shuts down the write
+/// side (the peer reads end of stream).
 macro_rules! stream_socket_io {
     ($t:ty) => {
+        impl $t {
+            /// Reads without waiting: `WouldBlock` if nothing is there (then await
+            /// `readable()` or poll `poll_read_ready`, and try again).
+            ///
+            /// # Errors
+            ///
+            /// The OS error or `WouldBlock`.
+            pub fn try_read(&self, buf: &mut [u8]) -> std::io::Result<usize> {
+                self.source.try_io(crate::io::Interest::READABLE, |mut s| {
+                    std::io::Read::read(&mut s, buf)
+                })
+            }
+
+            /// Writes without waiting: `WouldBlock` if the send buffer is full (then await
+            /// `writable()`).
+            ///
+            /// # Errors
+            ///
+            /// The OS error or `WouldBlock`.
+            pub fn try_write(&self, buf: &[u8]) -> std::io::Result<usize> {
+                self.source.try_io(crate::io::Interest::WRITABLE, |mut s| {
+                    std::io::Write::write(&mut s, buf)
+                })
+            }
+        }
+
         impl futures_io::AsyncRead for $t {
             fn poll_read(
                 self: std::pin::Pin<&mut Self>,

@@ -456,27 +456,6 @@ impl TcpStream {
             None => s.set_keepalive(false),
         }
     }
-
-    /// Reads without waiting: `WouldBlock` if nothing is there (then await
-    /// [`readable`](TcpStream::readable)).
-    ///
-    /// # Errors
-    ///
-    /// The OS error or `WouldBlock`.
-    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.source
-            .try_io(Interest::READABLE, |mut s| io::Read::read(&mut s, buf))
-    }
-
-    /// Writes without waiting: `WouldBlock` if the send buffer is full.
-    ///
-    /// # Errors
-    ///
-    /// The OS error or `WouldBlock`.
-    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.source
-            .try_io(Interest::WRITABLE, |mut s| io::Write::write(&mut s, buf))
-    }
 }
 
 super::stream_socket_io!(TcpStream);
