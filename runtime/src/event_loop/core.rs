@@ -2,7 +2,6 @@
 //! user code (task polls, callbacks) runs (rule L1).
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -10,6 +9,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use super::context;
+use super::local_queue::{LocalDeque, LocalVec};
 use super::shared::{Injected, Shared};
 use crate::reactor::Reactor;
 use crate::task::dump::{self, Label, TaskDump, TaskEntry, TaskState};
@@ -29,9 +29,9 @@ const BLOCKING_SPIN_YIELDS: u32 = 8;
 pub(crate) struct Core {
     pub(crate) shared: Arc<Shared>,
     /// Tasks ready to be polled, FIFO (L3).
-    ready: RefCell<VecDeque<TaskRef>>,
+    ready: LocalDeque<TaskRef>,
     /// Every task whose future is still alive (R2: the `REGISTERED` owner).
-    registry: RefCell<Vec<TaskRef>>,
+    registry: LocalVec<TaskRef>,
     next_id: Cell<u64>,
     pub(crate) timers: RefCell<Timers>,
     pub(crate) clock: Clock,
@@ -162,8 +162,8 @@ impl Core {
                 shared: shared.clone(),
             }),
             shared,
-            ready: RefCell::new(VecDeque::with_capacity(256)),
-            registry: RefCell::new(Vec::new()),
+            ready: LocalDeque::with_capacity(256),
+            registry: LocalVec::new(),
             next_id: Cell::new(1),
             timers: RefCell::new(Timers::new()),
             clock,
@@ -211,13 +211,10 @@ impl Core {
             self.shared.set_name(id, n);
         }
         let task = TaskRef::allocate(future, id, self.shared.clone(), named, location);
-        {
-            let mut reg = self.registry.borrow_mut();
-            task.header().index.set(reg.len() as u32);
-            reg.push(task);
-        }
+        let index = self.registry.push(task);
+        task.header().index.set(index as u32);
         task.set_state(task.state() | raw::SCHEDULED);
-        self.ready.borrow_mut().push_back(task);
+        self.ready.push_back(task);
         Task::from_raw(task)
     }
 
@@ -274,7 +271,7 @@ impl Core {
             return;
         }
         task.set_state(s | raw::SCHEDULED);
-        self.ready.borrow_mut().push_back(task);
+        self.ready.push_back(task);
     }
 
     /// Puts a task of this loop at the *front* of the ready queue, so that it runs next
@@ -285,7 +282,7 @@ impl Core {
             return;
         }
         task.set_state(s | raw::SCHEDULED);
-        self.ready.borrow_mut().push_front(task);
+        self.ready.push_front(task);
     }
 
     /// Queues the main future of `block_on` at the back of the ready queue (L1), unless
@@ -293,7 +290,7 @@ impl Core {
     pub(crate) fn schedule_main(&self) {
         if self.in_block_on.get() && !self.main_queued.get() {
             self.main_queued.set(true);
-            self.ready.borrow_mut().push_back(TaskRef::main_slot());
+            self.ready.push_back(TaskRef::main_slot());
         }
     }
 
@@ -338,7 +335,7 @@ impl Core {
             } else {
                 self.wait_and_collect(None);
             }
-            self.batch_left.set(self.ready.borrow().len());
+            self.batch_left.set(self.ready.len());
             self.stats.turns.set(self.stats.turns.get() + 1);
             if self.rng.get().is_some() {
                 self.shuffle_batch();
@@ -352,7 +349,7 @@ impl Core {
         let timed = self.slow.is_some();
         while left > 0 {
             left -= 1;
-            let Some(task) = self.ready.borrow_mut().pop_front() else {
+            let Some(task) = self.ready.pop_front() else {
                 left = 0;
                 break;
             };
@@ -383,7 +380,7 @@ impl Core {
     }
 
     pub(crate) fn has_ready(&self) -> bool {
-        !self.ready.borrow().is_empty()
+        !self.ready.is_empty()
     }
 
     /// Marks the loop running (`block_on`, `turn`) for `busy_time`; the guard ends it.
@@ -426,7 +423,7 @@ impl Core {
     }
 
     pub(crate) fn live_tasks(&self) -> usize {
-        self.registry.borrow().len()
+        self.registry.len()
     }
 
     /// One turn of the loop (L4): wait for I/O at most `max_wait` (`None`: as long as
@@ -599,14 +596,14 @@ impl Core {
     }
 
     fn run_batch(&self) -> usize {
-        let n = self.ready.borrow().len();
+        let n = self.ready.len();
         if self.rng.get().is_some() {
             self.batch_left.set(n);
             self.shuffle_batch();
         }
         let timed = self.slow.is_some();
         for _ in 0..n {
-            let Some(task) = self.ready.borrow_mut().pop_front() else {
+            let Some(task) = self.ready.pop_front() else {
                 break;
             };
             if task.is_main_slot() {
@@ -630,23 +627,17 @@ impl Core {
     #[inline(always)]
     fn run_task<const TIMED: bool>(&self, task: TaskRef) {
         let s = task.state();
-        if s & raw::COMPLETE != 0 {
-            task.release_local(raw::SCHEDULED);
-            return;
-        }
-        // The task is still REGISTERED, so clearing SCHEDULED cannot free it (R2).
-        if s & raw::CANCELLED != 0 {
-            task.set_state(s & !raw::SCHEDULED);
-            // SAFETY: not complete, and we are on its loop thread.
-            unsafe { task.cancel_future() };
-            self.complete(task);
+        if s & (raw::COMPLETE | raw::CANCELLED) != 0 {
+            self.run_finished_or_cancelled(task, s);
             return;
         }
         // A poll starts with no wait noted (`note_wait` fills the note in).
         task.set_state((s & !(raw::SCHEDULED | raw::NOTE_BITS)) | raw::RUNNING);
         let waker = borrowed_waker(task);
         let mut cx = Context::from_waker(&waker);
-        let prev = self.current.replace(Some(task));
+        // Tasks never nest (only the turn polls them, and turns do not nest).
+        debug_assert!(self.current.get().is_none());
+        self.current.set(Some(task));
         let h = task.header();
         h.polls.set(h.polls.get().wrapping_add(1));
         let timer = if TIMED {
@@ -663,7 +654,7 @@ impl Core {
         if let Some(t) = timer {
             self.slow_end(t, Some(task), Some(self.location_of(task)));
         }
-        self.current.set(prev);
+        self.current.set(None);
         let s = task.state() & !raw::RUNNING;
         match res {
             Poll::Ready(()) => {
@@ -683,35 +674,60 @@ impl Core {
         }
     }
 
+    /// `run_task` for a task that finished while queued (release the queue's hold) or
+    /// was cancelled (drop its future now).
+    #[cold]
+    #[inline(never)]
+    fn run_finished_or_cancelled(&self, task: TaskRef, s: u32) {
+        if s & raw::COMPLETE != 0 {
+            task.release_local(raw::SCHEDULED);
+            return;
+        }
+        // The task is still REGISTERED, so clearing SCHEDULED cannot free it (R2).
+        task.set_state(s & !raw::SCHEDULED);
+        // SAFETY: not complete, and we are on its loop thread.
+        unsafe { task.cancel_future() };
+        self.complete(task);
+    }
+
     /// The future is gone and the stage holds the output: mark the task complete,
     /// unregister it, wake its awaiter, and drop the output if nobody can take it.
+    #[inline]
     fn complete(&self, task: TaskRef) {
         task.set_state(task.state() | raw::COMPLETE);
         self.unregister(task);
         self.finish(task);
     }
 
+    #[inline]
     fn finish(&self, task: TaskRef) {
         if let Some(w) = task.take_join_waker() {
             w.wake();
         }
+        // Read again: the wake may have run code that dropped the handle.
         if task.state() & raw::HANDLE == 0 {
-            // Detached: nobody will ever read the output.
-            // SAFETY: the task is complete; loop thread.
-            if let Some(p) = unsafe { task.drop_output() } {
-                self.shared
-                    .report_unhandled(task.id(), task.name().as_deref(), p);
-            }
+            self.drop_detached_output(task);
         }
         task.release_local(raw::REGISTERED);
     }
 
+    /// A detached task finished: nobody will ever read the output; drop it (a panic is
+    /// reported).
+    #[inline(never)]
+    fn drop_detached_output(&self, task: TaskRef) {
+        // SAFETY: the task is complete; loop thread.
+        if let Some(p) = unsafe { task.drop_output() } {
+            self.shared
+                .report_unhandled(task.id(), task.name().as_deref(), p);
+        }
+    }
+
+    #[inline]
     fn unregister(&self, task: TaskRef) {
-        let mut reg = self.registry.borrow_mut();
         let i = task.header().index.get() as usize;
-        debug_assert_eq!(reg[i], task);
-        reg.swap_remove(i);
-        if let Some(moved) = reg.get(i) {
+        let (removed, moved) = self.registry.swap_remove(i);
+        debug_assert_eq!(removed, task);
+        if let Some(moved) = moved {
             moved.header().index.set(i as u32);
         }
     }
@@ -730,7 +746,7 @@ impl Core {
         drop(injected);
         loop {
             loop {
-                let tasks = std::mem::take(&mut *self.registry.borrow_mut());
+                let tasks = self.registry.take();
                 if tasks.is_empty() {
                     break;
                 }
@@ -750,17 +766,12 @@ impl Core {
             let timer_wakers = self.timers.borrow_mut().take_all();
             drop(timer_wakers);
             self.reactor.clear_all();
-            loop {
-                let Some(task) = self.ready.borrow_mut().pop_front() else {
-                    break;
-                };
+            while let Some(task) = self.ready.pop_front() {
                 if !task.is_main_slot() {
                     task.release_local(raw::SCHEDULED);
                 }
             }
-            if self.registry.borrow().is_empty()
-                && self.ready.borrow().is_empty()
-                && self.timers.borrow().is_empty()
+            if self.registry.is_empty() && self.ready.is_empty() && self.timers.borrow().is_empty()
             {
                 break;
             }
@@ -830,7 +841,7 @@ impl Core {
         let Some(mut state) = self.rng.get() else {
             return;
         };
-        let mut ready = self.ready.borrow_mut();
+        let ready = &self.ready;
         let n = self.batch_left.get().min(ready.len());
         for i in (1..n).rev() {
             // splitmix64
@@ -965,9 +976,8 @@ impl Core {
                 awaited_by: Vec::new(),
             });
         }
-        let reg = self.registry.borrow();
         let current = self.current.get();
-        let mut list: Vec<TaskRef> = reg.iter().copied().collect();
+        let mut list: Vec<TaskRef> = self.registry.to_vec();
         list.sort_by_key(|t| t.id());
         for task in list {
             let s = task.state();
@@ -1036,8 +1046,10 @@ impl Core {
         {
             return false;
         }
-        let reg = self.registry.borrow();
-        for task in reg.iter() {
+        for i in 0..self.registry.len() {
+            let Some(task) = self.registry.get(i) else {
+                break;
+            };
             if Some(task.id()) == signals.driver {
                 continue; // the signal pipe's reader: no listener of the program's
             }

@@ -23,6 +23,7 @@
 
 pub(crate) mod context;
 pub(crate) mod core;
+mod local_queue;
 mod metrics;
 pub use metrics::RuntimeMetrics;
 mod handle;

@@ -387,38 +387,53 @@ impl<T> Unpin for Task<T> {}
 impl<T> Future for Task<T> {
     type Output = Result<T, TaskError>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        if self.raw.state() & raw::TAKEN != 0 {
-            panic!(
-                "`Task` polled after it already gave its result: a task's result can be taken \
-                 only once (keep the first `Ok`/`Err`, or share it yourself)"
-            );
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let s = self.raw.state();
+        if s & (raw::COMPLETE | raw::TAKEN) == raw::COMPLETE {
+            self.raw.set_state(s | raw::TAKEN);
+            // SAFETY: complete, not yet taken, and `T` is the output type this handle was
+            // made with.
+            return Poll::Ready(unsafe { self.raw.take_output::<T>() });
         }
-        match self.try_result() {
-            Some(out) => Poll::Ready(out),
-            None => {
-                self.raw.set_join_waker(cx.waker());
-                crate::task::dump::note_wait(crate::task::dump::Label::Join(self.raw.id()), true);
-                Poll::Pending
-            }
+        if s & raw::TAKEN != 0 {
+            polled_after_result();
         }
+        self.raw.set_join_waker(cx.waker());
+        crate::task::dump::note_wait(crate::task::dump::Label::Join(self.raw.id()), true);
+        Poll::Pending
+    }
+}
+
+#[cold]
+fn polled_after_result() -> ! {
+    panic!(
+        "`Task` polled after it already gave its result: a task's result can be taken \
+         only once (keep the first `Ok`/`Err`, or share it yourself)"
+    );
+}
+
+/// Drops a complete task's output that nobody took (a panic is reported).
+#[inline(never)]
+fn drop_untaken_output(raw: TaskRef) {
+    // SAFETY: complete; `Task` is not `Send`, so this is the loop's thread (R1).
+    if let Some(p) = unsafe { raw.drop_output() } {
+        raw.header()
+            .shared
+            .report_unhandled(raw.id(), raw.name().as_deref(), p);
     }
 }
 
 impl<T> Drop for Task<T> {
+    #[inline]
     fn drop(&mut self) {
         let s = self.raw.state();
-        if s & raw::COMPLETE != 0 && s & raw::TAKEN == 0 {
-            // SAFETY: complete; `Task` is not `Send`, so this is the loop's thread (R1).
-            if let Some(p) = unsafe { self.raw.drop_output() } {
-                self.raw.header().shared.report_unhandled(
-                    self.raw.id(),
-                    self.raw.name().as_deref(),
-                    p,
-                );
-            }
+        if s & raw::COMPLETE == 0 {
+            drop(self.raw.take_join_waker());
+        } else if s & raw::TAKEN == 0 {
+            drop_untaken_output(self.raw);
         }
-        drop(self.raw.take_join_waker());
+        // Complete: the join waker went when the task finished (it is never set after).
         self.raw.release_local(raw::HANDLE);
     }
 }

@@ -203,6 +203,7 @@ impl TaskRef {
     }
 
     /// Drops a reference; frees the allocation when it was the last (R3).
+    #[inline]
     pub(crate) fn drop_ref(self) {
         if !self.header().refs.dec() {
             return;
@@ -215,16 +216,22 @@ impl TaskRef {
 
     /// Clears loop-local owner bits; when the last local owner goes, the group's
     /// reference goes with it (R2). Loop thread only.
+    #[inline]
     pub(crate) fn release_local(self, bits: u32) {
         let old = self.state();
         let new = old & !bits;
         self.set_state(new);
         if old & LOCAL_OWNERS != 0 && new & LOCAL_OWNERS == 0 {
             if new & NAMED != 0 {
-                self.header().shared.forget_name(self.id());
+                self.forget_name();
             }
             self.drop_ref();
         }
+    }
+
+    #[cold]
+    fn forget_name(self) {
+        self.header().shared.forget_name(self.id());
     }
 
     /// Polls the future once. `Ready` means the stage now holds the output. Loop thread only.
@@ -249,12 +256,15 @@ impl TaskRef {
     ///
     /// # Safety
     /// The task must be `COMPLETE` and not `TAKEN`, and `T` must be its output type.
+    #[inline]
     pub(crate) unsafe fn take_output<T>(self) -> Result<T, TaskError> {
-        let mut out: Option<Result<T, TaskError>> = None;
-        // SAFETY: the caller promises the type matches; `read_output` writes an
-        // `Option<Result<T, TaskError>>` through the pointer.
-        unsafe { (self.header().vtable.read_output)(self.0, &mut out as *mut _ as *mut ()) };
-        out.expect("task output read twice")
+        let mut out = std::mem::MaybeUninit::<Result<T, TaskError>>::uninit();
+        // SAFETY: the caller promises the type matches; `read_output` initialises a
+        // `Result<T, TaskError>` through the pointer (or panics, leaving it unread).
+        unsafe {
+            (self.header().vtable.read_output)(self.0, out.as_mut_ptr() as *mut ());
+            out.assume_init()
+        }
     }
 
     /// Looks at the outcome of a complete task without taking it. `Finished` carries a
@@ -361,7 +371,7 @@ unsafe fn cancel<F: Future>(ptr: NonNull<Header>) {
 }
 
 /// # Safety
-/// `dst` points to an `Option<Result<F::Output, TaskError>>`; the cell is complete.
+/// `dst` points to a `Result<F::Output, TaskError>` to initialise; the cell is complete.
 unsafe fn read_output<F: Future>(ptr: NonNull<Header>, dst: *mut ()) {
     let cell = ptr.cast::<TaskCell<F>>();
     // SAFETY: as in `poll`.
@@ -374,9 +384,8 @@ unsafe fn read_output<F: Future>(ptr: NonNull<Header>, dst: *mut ()) {
             unreachable!("task output read before completion or twice")
         }
     };
-    // SAFETY: the caller passes a pointer of exactly this type, holding `None` (nothing to
-    // drop: written over without reading it).
-    unsafe { ptr::write(dst as *mut Option<Result<F::Output, TaskError>>, Some(out)) }
+    // SAFETY: the caller passes a pointer of exactly this type, uninitialised.
+    unsafe { ptr::write(dst as *mut Result<F::Output, TaskError>, out) }
 }
 
 /// What a complete task's stage holds.
@@ -422,9 +431,20 @@ unsafe fn drop_output<F: Future>(ptr: NonNull<Header>) -> Option<Box<dyn Any + S
 /// # Safety
 /// The reference count reached zero; the stage holds no future and no output (R3).
 unsafe fn dealloc_cell<F: Future>(ptr: NonNull<Header>) {
-    // SAFETY: the cell came from `Box::new` in `allocate`. Dropping the box drops the
-    // header (its `Arc<Shared>` and any join waker) and an empty stage.
-    drop(unsafe { Box::from_raw(ptr.cast::<TaskCell<F>>().as_ptr()) });
+    let cell = ptr.cast::<TaskCell<F>>().as_ptr();
+    // SAFETY: the cell came from `Box::new` in `allocate` and nobody else refers to it.
+    // By R3 the stage holds nothing to drop (`Taken` or `Cancelled`) and the join waker
+    // was taken when the task completed (it is never set after), so the header's
+    // `Arc<Shared>` is all that needs dropping before the memory goes back.
+    unsafe {
+        debug_assert!(matches!(
+            *(*cell).stage.get(),
+            Stage::Taken | Stage::Cancelled
+        ));
+        debug_assert!((*(*cell).header.join_waker.get()).is_none());
+        ptr::drop_in_place(ptr::addr_of_mut!((*cell).header.shared));
+        std::alloc::dealloc(cell as *mut u8, std::alloc::Layout::new::<TaskCell<F>>());
+    }
 }
 
 #[cfg(test)]
