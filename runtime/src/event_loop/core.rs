@@ -20,7 +20,7 @@ use std::panic::Location;
 
 /// How many task polls may pass, while tasks stay ready, before the loop checks I/O
 /// readiness anyway (so a busy loop never starves sockets).
-const IO_CHECK_INTERVAL: u32 = 64;
+const IO_CHECK_INTERVAL: u64 = 64;
 
 /// How many times the loop yields its thread, waiting for a blocking job's completion,
 /// before it parks in `epoll_wait` (only while `run_in_executor` jobs are in flight).
@@ -41,7 +41,8 @@ pub(crate) struct Core {
     injected: RefCell<Vec<Injected>>,
     /// Scratch buffer for wakers collected from timers and I/O events.
     wakers: RefCell<Vec<Waker>>,
-    polls_since_io: Cell<u32>,
+    /// `stats.polls` when I/O readiness was last collected (see `polls_since_io`).
+    io_mark: Cell<u64>,
     /// Set by `Runtime::turn` (a host steps the loop): collect I/O even with no counted
     /// source, so that the poller's descriptor stops being readable once its events are
     /// taken (the host waits on it).
@@ -170,7 +171,7 @@ impl Core {
             reactor,
             injected: RefCell::new(Vec::new()),
             wakers: RefCell::new(Vec::new()),
-            polls_since_io: Cell::new(0),
+            io_mark: Cell::new(0),
             host_turn: Cell::new(false),
             signal_epoch: Cell::new(0),
             current: Cell::new(None),
@@ -305,78 +306,101 @@ impl Core {
         self.schedule_main();
     }
 
-    /// For `block_on`: runs ready tasks in FIFO order until the main future's turn comes
-    /// (true: poll it now) or the batch ends (false). Starts a new turn (waiting for I/O,
-    /// timers, remote work) when the previous batch is over.
+    /// For `block_on`: runs ready tasks in FIFO order, batch after batch, until the main
+    /// future's turn comes (true: poll it now) or a detached task's panic must stop the
+    /// loop (false: `block_on` checks its policy). Each batch starts as a turn does
+    /// (waiting for I/O, timers, remote work) or, while tasks are ready and nothing else is
+    /// due, with only the due timers collected (see `start_batch`).
     #[inline]
     pub(crate) fn turn_main(&self) -> bool {
-        if self.batch_left.get() == 0 {
-            // A new batch. With tasks ready, nothing from other threads and the I/O check
-            // not due, the turn would not poll I/O: only due timers are collected (L3
-            // still holds: I/O is polled at least every `IO_CHECK_INTERVAL` polls, remote
-            // work is seen at the next batch, timers fire on every batch).
-            let mut io_due = false;
-            if self.polls_since_io.get() >= IO_CHECK_INTERVAL {
-                io_due =
-                    self.reactor.has_sources() || crate::signal::epoch_differs(&self.signal_epoch);
-                if !io_due {
-                    // Nothing to poll: start counting again, and let the coarse clock
-                    // (task dumps' "last polled") move on.
-                    self.polls_since_io.set(0);
-                    self.refresh_clock();
+        let timed = self.slow.is_some();
+        // The batch's bookkeeping lives in locals while tasks run (nothing a task does
+        // touches it: `block_on` cannot nest) and goes back to the cell on exit.
+        let mut left = self.batch_left.get();
+        loop {
+            if left == 0 {
+                left = self.start_batch();
+            }
+            let mut polled = 0u64;
+            let mut main_due = false;
+            while left > 0 {
+                left -= 1;
+                let Some(task) = self.ready.pop_front() else {
+                    left = 0;
+                    break;
+                };
+                polled += 1;
+                if task.is_main_slot() {
+                    self.main_queued.set(false);
+                    main_due = true;
+                    break;
+                }
+                if timed {
+                    self.run_task::<true>(task);
+                } else {
+                    self.run_task::<false>(task);
                 }
             }
-            let io_and_remote_idle = self.has_ready()
-                && !io_due
-                && !self.shared.remote.has_pending()
-                && !self.main.is_woken();
-            if io_and_remote_idle {
-                self.fire_timers(); // timers are never skipped
-            } else {
-                self.wait_and_collect(None);
+            self.stats.polls.set(self.stats.polls.get() + polled);
+            if main_due {
+                self.batch_left.set(left);
+                return true;
             }
-            self.batch_left.set(self.ready.len());
-            self.stats.turns.set(self.stats.turns.get() + 1);
-            if self.rng.get().is_some() {
-                self.shuffle_batch();
+            if self.shared.fatal_flag.load(Ordering::Relaxed) {
+                self.batch_left.set(0);
+                return false;
             }
         }
-        // The batch's bookkeeping lives in locals while tasks run (nothing a task does
-        // touches it: `block_on` cannot nest) and goes back to the cells on exit.
-        let mut left = self.batch_left.get();
-        let mut polled = 0u32;
-        let mut main_due = false;
-        let timed = self.slow.is_some();
-        while left > 0 {
-            left -= 1;
-            let Some(task) = self.ready.pop_front() else {
-                left = 0;
-                break;
-            };
-            polled += 1;
-            if task.is_main_slot() {
-                self.main_queued.set(false);
-                main_due = true;
-                break;
-            }
-            if timed {
-                self.run_task::<true>(task);
-            } else {
-                self.run_task::<false>(task);
+    }
+
+    /// Starts a batch for `turn_main`; returns its size. With tasks ready, nothing from
+    /// other threads and the I/O check not due, the turn would not poll I/O: only due
+    /// timers are collected (L3 still holds: I/O is polled at least every
+    /// `IO_CHECK_INTERVAL` polls, remote work is seen at the next batch, timers fire on
+    /// every batch). A main future woken from another thread marks remote work pending
+    /// too (`MainWake`), so it is seen with it.
+    #[inline]
+    fn start_batch(&self) -> usize {
+        let mut io_due = false;
+        if self.polls_since_io() >= IO_CHECK_INTERVAL {
+            io_due = self.reactor.has_sources() || crate::signal::epoch_differs(&self.signal_epoch);
+            if !io_due {
+                // Nothing to poll: start counting again, and let the coarse clock
+                // (task dumps' "last polled") move on.
+                self.io_checked();
+                self.refresh_clock();
             }
         }
-        self.batch_left.set(left);
-        self.polls_since_io
-            .set(self.polls_since_io.get().saturating_add(polled));
-        self.stats
-            .polls
-            .set(self.stats.polls.get() + u64::from(polled));
-        main_due
+        if self.has_ready() && !io_due && !self.shared.remote.has_pending() {
+            self.fire_timers(); // timers are never skipped
+        } else {
+            self.wait_and_collect(None);
+        }
+        let n = self.ready.len();
+        self.stats.turns.set(self.stats.turns.get() + 1);
+        if self.rng.get().is_some() {
+            self.batch_left.set(n);
+            self.shuffle_batch();
+        }
+        n
+    }
+
+    /// Polls since I/O readiness was last collected.
+    #[inline]
+    fn polls_since_io(&self) -> u64 {
+        self.stats.polls.get().wrapping_sub(self.io_mark.get())
+    }
+
+    /// I/O readiness was collected now.
+    #[inline]
+    fn io_checked(&self) {
+        self.io_mark.set(self.stats.polls.get());
     }
 
     /// Makes the next batch poll I/O (see `task::wait_all_blocked`).
     pub(crate) fn force_io_check(&self) {
-        self.polls_since_io.set(IO_CHECK_INTERVAL);
+        self.io_mark
+            .set(self.stats.polls.get().wrapping_sub(IO_CHECK_INTERVAL));
     }
 
     pub(crate) fn has_ready(&self) -> bool {
@@ -487,7 +511,7 @@ impl Core {
             self.deadlock_panic();
         }
         let may_block = timeout != Some(Duration::ZERO);
-        let io_due = self.polls_since_io.get() >= IO_CHECK_INTERVAL || !busy;
+        let io_due = self.polls_since_io() >= IO_CHECK_INTERVAL || !busy;
         if may_block
             || self.host_turn.get()
             || (io_due
@@ -510,7 +534,7 @@ impl Core {
                 self.stats.idle.set(self.stats.idle.get() + idle);
             }
             self.coarse_ns.set(crate::time::clock::instant_ns(now));
-            self.polls_since_io.set(0);
+            self.io_checked();
             self.wake_collected();
         }
         self.drain_remote();
@@ -617,8 +641,6 @@ impl Core {
                 self.run_task::<false>(task);
             }
         }
-        self.polls_since_io
-            .set(self.polls_since_io.get().saturating_add(n as u32));
         self.stats.polls.set(self.stats.polls.get() + n as u64);
         n
     }

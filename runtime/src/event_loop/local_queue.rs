@@ -8,51 +8,120 @@
 //! complete operation on the collection, so two calls can never overlap.
 
 use std::cell::UnsafeCell;
-use std::collections::VecDeque;
 
-/// A FIFO of `Copy` items owned by one thread.
-pub(crate) struct LocalDeque<T: Copy>(UnsafeCell<VecDeque<T>>);
+/// A FIFO of `Copy` items owned by one thread: a ring buffer whose capacity is a power
+/// of two, so a position is a masked counter (cheaper than `VecDeque`'s wrap-around
+/// arithmetic, on every wake and every poll).
+pub(crate) struct LocalDeque<T: Copy>(UnsafeCell<Ring<T>>);
 
-impl<T: Copy> LocalDeque<T> {
-    pub(crate) fn with_capacity(n: usize) -> Self {
-        LocalDeque(UnsafeCell::new(VecDeque::with_capacity(n)))
+struct Ring<T> {
+    /// Every slot holds a valid item (unused slots hold stale copies); the length is zero
+    /// or a power of two.
+    buf: Vec<T>,
+    /// Free-running positions (wrapping): the items are `head..tail`, slot `pos & mask`.
+    head: usize,
+    tail: usize,
+}
+
+impl<T: Copy> Ring<T> {
+    #[inline(always)]
+    fn len(&self) -> usize {
+        self.tail.wrapping_sub(self.head)
     }
 
     #[inline(always)]
-    fn with<R>(&self, f: impl FnOnce(&mut VecDeque<T>) -> R) -> R {
-        // SAFETY: see the module doc: the only `&mut` is this one, alive for one method of
-        // `VecDeque` on `Copy` items, during which nothing else on this thread can run
-        // (no drop, no callback), and the cell is not `Sync`.
+    fn mask(&self) -> usize {
+        self.buf.len().wrapping_sub(1)
+    }
+
+    /// Doubles the capacity (16 at first) when full, keeping the order; `fill` pads the
+    /// new slots. The buffer grows in place (`realloc`), and the part of the ring that
+    /// had wrapped around to the start moves up behind the rest.
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, fill: T) {
+        let old = self.buf.len();
+        debug_assert_eq!(self.len(), old);
+        let start = if old == 0 { 0 } else { self.head & self.mask() };
+        self.buf.resize((old * 2).max(16), fill);
+        self.buf.copy_within(0..start, old);
+        self.head = start;
+        self.tail = start + old;
+    }
+}
+
+impl<T: Copy> LocalDeque<T> {
+    pub(crate) fn with_capacity(n: usize) -> Self {
+        let ring = Ring {
+            buf: Vec::with_capacity(n.next_power_of_two()),
+            head: 0,
+            tail: 0,
+        };
+        LocalDeque(UnsafeCell::new(ring))
+    }
+
+    #[inline(always)]
+    fn with<R>(&self, f: impl FnOnce(&mut Ring<T>) -> R) -> R {
+        // SAFETY: see the module doc: the only `&mut` is this one, alive for one method
+        // on `Copy` items, during which nothing else on this thread can run (no drop, no
+        // callback), and the cell is not `Sync`.
         f(unsafe { &mut *self.0.get() })
     }
 
     #[inline(always)]
     pub(crate) fn push_back(&self, item: T) {
-        self.with(|q| q.push_back(item))
+        self.with(|r| {
+            if r.len() == r.buf.len() {
+                r.grow(item);
+            }
+            let i = r.tail & r.mask();
+            r.buf[i] = item;
+            r.tail = r.tail.wrapping_add(1);
+        })
     }
 
     #[inline(always)]
     pub(crate) fn push_front(&self, item: T) {
-        self.with(|q| q.push_front(item))
+        self.with(|r| {
+            if r.len() == r.buf.len() {
+                r.grow(item);
+            }
+            r.head = r.head.wrapping_sub(1);
+            let i = r.head & r.mask();
+            r.buf[i] = item;
+        })
     }
 
     #[inline(always)]
     pub(crate) fn pop_front(&self) -> Option<T> {
-        self.with(|q| q.pop_front())
+        self.with(|r| {
+            if r.head == r.tail {
+                return None;
+            }
+            let item = r.buf[r.head & r.mask()];
+            r.head = r.head.wrapping_add(1);
+            Some(item)
+        })
     }
 
     #[inline(always)]
     pub(crate) fn len(&self) -> usize {
-        self.with(|q| q.len())
+        self.with(|r| r.len())
     }
 
     #[inline(always)]
     pub(crate) fn is_empty(&self) -> bool {
-        self.with(|q| q.is_empty())
+        self.with(|r| r.head == r.tail)
     }
 
+    /// Swaps the items at positions `i` and `j` from the front (both `< len`).
     pub(crate) fn swap(&self, i: usize, j: usize) {
-        self.with(|q| q.swap(i, j))
+        self.with(|r| {
+            assert!(i < r.len() && j < r.len(), "LocalDeque::swap out of range");
+            let mask = r.mask();
+            r.buf
+                .swap(r.head.wrapping_add(i) & mask, r.head.wrapping_add(j) & mask)
+        })
     }
 }
 
@@ -132,6 +201,41 @@ mod tests {
         }
         assert_eq!(out, [9, 1, 0, 2, 3, 4]);
         assert!(q.is_empty());
+    }
+
+    #[test]
+    fn deque_keeps_order_across_growth_and_wrap_around() {
+        let q = LocalDeque::with_capacity(0);
+        let mut model = std::collections::VecDeque::new();
+        let mut next = 0u32;
+        // Mixed pushes and pops so that head and tail wrap the ring many times while it
+        // grows from 16 to 64 slots.
+        for round in 0..2_000u32 {
+            let pushes = 1 + round % 5;
+            for _ in 0..pushes {
+                if next % 7 == 0 {
+                    q.push_front(next);
+                    model.push_front(next);
+                } else {
+                    q.push_back(next);
+                    model.push_back(next);
+                }
+                next += 1;
+            }
+            let pops = if round % 50 < 25 {
+                pushes - 1
+            } else {
+                pushes + 1
+            };
+            for _ in 0..pops {
+                assert_eq!(q.pop_front(), model.pop_front());
+            }
+            assert_eq!(q.len(), model.len());
+        }
+        while let Some(v) = model.pop_front() {
+            assert_eq!(q.pop_front(), Some(v));
+        }
+        assert!(q.is_empty() && q.pop_front().is_none());
     }
 
     #[test]
