@@ -307,12 +307,12 @@ impl Core {
     }
 
     /// For `block_on`: runs ready tasks in FIFO order, batch after batch, until the main
-    /// future's turn comes (true: poll it now) or a detached task's panic must stop the
-    /// loop (false: `block_on` checks its policy). Each batch starts as a turn does
+    /// future's turn comes (poll it now). Under `UnhandledPanic::ShutdownRuntime` a
+    /// detached task's panic stops the loop with a panic at the next batch. Each batch starts as a turn does
     /// (waiting for I/O, timers, remote work) or, while tasks are ready and nothing else is
     /// due, with only the due timers collected (see `start_batch`).
     #[inline]
-    pub(crate) fn turn_main(&self) -> bool {
+    pub(crate) fn turn_main(&self) {
         let timed = self.slow.is_some();
         // The batch's bookkeeping lives in locals while tasks run (nothing a task does
         // touches it: `block_on` cannot nest) and goes back to the cell on exit.
@@ -344,23 +344,40 @@ impl Core {
             self.stats.polls.set(self.stats.polls.get() + polled);
             if main_due {
                 self.batch_left.set(left);
-                return true;
-            }
-            if self.shared.fatal_flag.load(Ordering::Relaxed) {
-                self.batch_left.set(0);
-                return false;
+                return;
             }
         }
     }
 
     /// Starts a batch for `turn_main`; returns its size. With tasks ready, nothing from
-    /// other threads and the I/O check not due, the turn would not poll I/O: only due
-    /// timers are collected (L3 still holds: I/O is polled at least every
-    /// `IO_CHECK_INTERVAL` polls, remote work is seen at the next batch, timers fire on
-    /// every batch). A main future woken from another thread marks remote work pending
-    /// too (`MainWake`), so it is seen with it.
-    #[inline]
+    /// other threads, no timer pending and the I/O check not due, a turn would do nothing
+    /// but count itself: the batch is simply what is ready now. A main future woken from
+    /// another thread marks remote work pending too (`MainWake`), so it is seen with it.
+    #[inline(always)]
     fn start_batch(&self) -> usize {
+        let n = self.ready.len();
+        if n != 0
+            && self.polls_since_io() < IO_CHECK_INTERVAL
+            && !self.shared.remote.has_pending()
+            && self.timers.borrow().is_empty()
+            && self.rng.get().is_none()
+        {
+            self.stats.turns.set(self.stats.turns.get() + 1);
+            return n;
+        }
+        self.start_full_batch()
+    }
+
+    /// `start_batch` when there may be more to do than count: with tasks ready, nothing
+    /// from other threads and the I/O check not due, the turn would not poll I/O: only
+    /// due timers are collected (L3 still holds: I/O is polled at least every
+    /// `IO_CHECK_INTERVAL` polls, remote work is seen at the next batch, timers fire on
+    /// every batch); otherwise a full turn waits for and collects everything.
+    #[inline(never)]
+    fn start_full_batch(&self) -> usize {
+        // A detached task's panic under `ShutdownRuntime` stops the loop here: the report
+        // marks remote work pending, so the fast path never skips this.
+        self.shared.check_fatal();
         let mut io_due = false;
         if self.polls_since_io() >= IO_CHECK_INTERVAL {
             io_due = self.reactor.has_sources() || crate::signal::epoch_differs(&self.signal_epoch);

@@ -34,6 +34,17 @@ impl<T: Copy> Ring<T> {
         self.buf.len().wrapping_sub(1)
     }
 
+    /// The slot at `i`, a position already masked, in a ring that is not empty or was
+    /// just grown: `buf.len()` is then a power of two, so `i <= mask < buf.len()`.
+    #[inline(always)]
+    fn slot(&mut self, i: usize) -> &mut T {
+        debug_assert!(i < self.buf.len());
+        // SAFETY: see above: every caller masks with `buf.len() - 1` of a non-empty buffer
+        // (a push grows an empty one first; a pop returns early when the ring is empty,
+        // and a ring that ever held an item keeps its buffer).
+        unsafe { self.buf.get_unchecked_mut(i) }
+    }
+
     /// Doubles the capacity (16 at first) when full, keeping the order; `fill` pads the
     /// new slots. The buffer grows in place (`realloc`), and the part of the ring that
     /// had wrapped around to the start moves up behind the rest.
@@ -75,7 +86,7 @@ impl<T: Copy> LocalDeque<T> {
                 r.grow(item);
             }
             let i = r.tail & r.mask();
-            r.buf[i] = item;
+            *r.slot(i) = item;
             r.tail = r.tail.wrapping_add(1);
         })
     }
@@ -88,7 +99,7 @@ impl<T: Copy> LocalDeque<T> {
             }
             r.head = r.head.wrapping_sub(1);
             let i = r.head & r.mask();
-            r.buf[i] = item;
+            *r.slot(i) = item;
         })
     }
 
@@ -98,7 +109,7 @@ impl<T: Copy> LocalDeque<T> {
             if r.head == r.tail {
                 return None;
             }
-            let item = r.buf[r.head & r.mask()];
+            let item = *r.slot(r.head & r.mask());
             r.head = r.head.wrapping_add(1);
             Some(item)
         })

@@ -42,7 +42,6 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::pin::pin;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -466,13 +465,13 @@ impl Runtime {
         // in the ready queue comes, after the tasks woken before it.
         core.start_main();
         loop {
-            if core.turn_main() {
-                let timer = core.main_poll_begin();
-                let res = future.as_mut().poll(&mut cx);
-                core.main_poll_end(timer);
-                if let Poll::Ready(v) = res {
-                    return Ok(v);
-                }
+            // Runs tasks until main's turn comes (or panics under `ShutdownRuntime`).
+            core.turn_main();
+            let timer = core.main_poll_begin();
+            let res = future.as_mut().poll(&mut cx);
+            core.main_poll_end(timer);
+            if let Poll::Ready(v) = res {
+                return Ok(v);
             }
             self.check_fatal();
         }
@@ -589,28 +588,7 @@ impl Runtime {
 
     #[inline(always)]
     fn check_fatal(&self) {
-        if self.core.shared.fatal_flag.load(Ordering::Acquire) {
-            self.fatal();
-        }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn fatal(&self) {
-        let shared = &self.core.shared;
-        {
-            shared.fatal_flag.store(false, Ordering::Relaxed);
-            let msg = shared
-                .fatal
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .take()
-                .unwrap_or_default();
-            panic!(
-                "runtime stopped: {msg} (the unhandled-panic policy is ShutdownRuntime; await \
-                 the task's handle to handle its panic)"
-            );
-        }
+        self.core.shared.check_fatal();
     }
 }
 

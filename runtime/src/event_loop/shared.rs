@@ -131,6 +131,31 @@ impl Shared {
         let _ = self.waker.wake();
     }
 
+    /// Under `UnhandledPanic::ShutdownRuntime`, after a detached task panicked: stops the
+    /// loop by panicking with the task's message (once).
+    #[inline(always)]
+    pub(crate) fn check_fatal(&self) {
+        if self.fatal_flag.load(Ordering::Acquire) {
+            self.fatal();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn fatal(&self) {
+        self.fatal_flag.store(false, Ordering::Relaxed);
+        let msg = self
+            .fatal
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .unwrap_or_default();
+        panic!(
+            "runtime stopped: {msg} (the unhandled-panic policy is ShutdownRuntime; await \
+             the task's handle to handle its panic)"
+        );
+    }
+
     /// Reports a panic that nobody observed, according to the loop's policy.
     pub(crate) fn report_unhandled(
         &self,
@@ -164,6 +189,10 @@ impl Shared {
                 let mut fatal = self.fatal.lock().unwrap_or_else(|e| e.into_inner());
                 fatal.get_or_insert_with(|| format!("{who} panicked: {msg}"));
                 self.fatal_flag.store(true, Ordering::Release);
+                drop(fatal);
+                // The loop looks at the flag when it starts a batch the long way, which
+                // pending remote work forces.
+                self.notify();
             }
         }
         // Dropping a payload can itself panic; never let that escape into the loop.

@@ -93,6 +93,7 @@ struct Chan<T> {
 }
 
 impl<T> Chan<T> {
+    #[inline]
     fn push(&mut self, v: T) {
         if self.head.is_none() && self.queue.is_empty() {
             self.head = Some(v);
@@ -101,6 +102,7 @@ impl<T> Chan<T> {
         }
     }
 
+    #[inline]
     fn pop(&mut self) -> Option<T> {
         self.head.take().or_else(|| self.queue.pop_front())
     }
@@ -109,6 +111,7 @@ impl<T> Chan<T> {
         self.head.is_some() as usize + self.queue.len()
     }
 
+    #[inline]
     fn wake_rx(&mut self) {
         if self.rx_waiting {
             self.rx_waiting = false;
@@ -253,6 +256,7 @@ impl<T> UnboundedSender<T> {
     /// # Errors
     ///
     /// [`SendError`] with the value if the receiver is gone or closed the channel.
+    #[inline]
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
         let mut c = self.chan.borrow_mut();
         if c.closed {
@@ -382,6 +386,7 @@ impl<T> Receiver<T> {
     }
 
     /// Polls for the next value.
+    #[inline]
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let mut c = self.chan.borrow_mut();
         if let Some(v) = c.pop() {

@@ -130,7 +130,13 @@ impl TaskRef {
         named: bool,
         location: &'static std::panic::Location<'static>,
     ) -> TaskRef {
-        let cell = Box::new(TaskCell {
+        let layout = std::alloc::Layout::new::<TaskCell<F>>();
+        // SAFETY: the layout is not zero-sized (the header alone is 80 bytes).
+        let cell = unsafe { std::alloc::alloc(layout) } as *mut TaskCell<F>;
+        let Some(cell) = NonNull::new(cell) else {
+            std::alloc::handle_alloc_error(layout)
+        };
+        let value = TaskCell {
             header: Header {
                 refs: RefCount::new(1),
                 state: Cell::new(HANDLE | REGISTERED | if named { NAMED } else { 0 }),
@@ -152,9 +158,11 @@ impl TaskRef {
                 location,
             },
             stage: UnsafeCell::new(Stage::Running(future)),
-        });
+        };
+        // SAFETY: freshly allocated with this type's layout; written once, before any use.
+        unsafe { cell.as_ptr().write(value) };
         // `TaskCell` is `repr(C)` with the header first, so the cell pointer is a header pointer.
-        TaskRef(NonNull::from(Box::leak(cell)).cast::<Header>())
+        TaskRef(cell.cast::<Header>())
     }
 
     /// Rebuilds a `TaskRef` from a waker's data pointer.
@@ -338,6 +346,12 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> Poll<()
         Ok(Poll::Ready(v)) => Stage::Finished(v),
         Err(payload) => Stage::Panicked(Box::new(payload)),
     };
+    if !std::mem::needs_drop::<F>() {
+        // Nothing to drop (no destructor can panic): overwrite the stage in place.
+        // SAFETY: the future has no drop glue, so forgetting it is dropping it (R4).
+        unsafe { ptr::write(stage, result) };
+        return Poll::Ready(());
+    }
     // SAFETY: drop the finished future in place (R4), then overwrite the stage without
     // dropping it again.
     let dropped = catch(|| unsafe { ptr::drop_in_place(stage as *mut Stage<F>) });
@@ -375,12 +389,36 @@ unsafe fn cancel<F: Future>(ptr: NonNull<Header>) {
 unsafe fn read_output<F: Future>(ptr: NonNull<Header>, dst: *mut ()) {
     let cell = ptr.cast::<TaskCell<F>>();
     // SAFETY: as in `poll`.
+    let stage = unsafe { &mut *cell.as_ref().stage.get() };
+    // The common case, a returned value, without moving the whole stage around.
+    if let Stage::Finished(v) = stage {
+        // SAFETY: the value is moved out once: the stage is overwritten (without a drop)
+        // right after, and the caller passes a pointer of exactly this type, uninitialised.
+        unsafe {
+            let v = ptr::read(v);
+            ptr::write(stage, Stage::Taken);
+            ptr::write(dst as *mut Result<F::Output, TaskError>, Ok(v));
+        }
+        return;
+    }
+    // SAFETY: forwarded.
+    unsafe { read_failure::<F>(ptr, dst) }
+}
+
+/// `read_output` for a panicked or cancelled task.
+///
+/// # Safety
+/// As for [`read_output`].
+#[cold]
+#[inline(never)]
+unsafe fn read_failure<F: Future>(ptr: NonNull<Header>, dst: *mut ()) {
+    let cell = ptr.cast::<TaskCell<F>>();
+    // SAFETY: as in `poll`.
     let (stage, id) = unsafe { (&mut *cell.as_ref().stage.get(), cell.as_ref().header.id) };
     let out = match std::mem::replace(stage, Stage::Taken) {
-        Stage::Finished(v) => Ok(v),
         Stage::Panicked(p) => Err(TaskError::panic(id, *p)),
         Stage::Cancelled => Err(TaskError::cancelled(id)),
-        Stage::Running(_) | Stage::Taken => {
+        Stage::Finished(_) | Stage::Running(_) | Stage::Taken => {
             unreachable!("task output read before completion or twice")
         }
     };
@@ -432,7 +470,8 @@ unsafe fn drop_output<F: Future>(ptr: NonNull<Header>) -> Option<Box<dyn Any + S
 /// The reference count reached zero; the stage holds no future and no output (R3).
 unsafe fn dealloc_cell<F: Future>(ptr: NonNull<Header>) {
     let cell = ptr.cast::<TaskCell<F>>().as_ptr();
-    // SAFETY: the cell came from `Box::new` in `allocate` and nobody else refers to it.
+    // SAFETY: the cell came from `alloc` with this layout in `allocate`, and nobody else
+    // refers to it.
     // By R3 the stage holds nothing to drop (`Taken` or `Cancelled`) and the join waker
     // was taken when the task completed (it is never set after), so the header's
     // `Arc<Shared>` is all that needs dropping before the memory goes back.
