@@ -107,10 +107,24 @@ impl<S: mio::event::Source> Source<S> {
         &self,
         cx: &mut Context<'_>,
         write: bool,
+        op: impl FnMut(&S) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        self.poll_io_drain(cx, write, op, |_| false)
+    }
+
+    /// [`poll_io`](Source::poll_io), and when `drained` says the operation's result
+    /// emptied (or filled) the kernel buffer, clears the direction's readiness in the same
+    /// visit to the loop (IO3: the next attempt would only say `WouldBlock`).
+    #[inline]
+    fn poll_io_drain<R>(
+        &self,
+        cx: &mut Context<'_>,
+        write: bool,
         mut op: impl FnMut(&S) -> io::Result<R>,
+        drained: impl Fn(&R) -> bool,
     ) -> Poll<io::Result<R>> {
         context::expect_core(|core| {
-            if core.shared.id != self.shared.id {
+            if !Arc::ptr_eq(&core.shared, &self.shared) {
                 return Poll::Ready(Err(io::Error::other(
                     "runtime::io::Source used on a loop other than the one it was created on",
                 )));
@@ -134,6 +148,17 @@ impl<S: mio::event::Source> Source<S> {
                     // IO4: clear every bit we waited for, not just READABLE/WRITABLE: a
                     // stale ERROR or hang-up bit would make this loop spin forever.
                     Err(e) if is_would_block(&e) => core.reactor.clear(self.key, want),
+                    Ok(v) => {
+                        if drained(&v) {
+                            let bits = if write {
+                                reactor::WRITABLE
+                            } else {
+                                reactor::READABLE
+                            };
+                            core.reactor.clear(self.key, bits);
+                        }
+                        return Poll::Ready(Ok(v));
+                    }
                     r => return Poll::Ready(r),
                 }
             }
@@ -158,7 +183,7 @@ impl<S: mio::event::Source> Source<S> {
 
     fn clear_bits(&self, bits: u8) {
         context::with_core(|core| {
-            if let Some(core) = core.filter(|c| c.shared.id == self.shared.id) {
+            if let Some(core) = core.filter(|c| Arc::ptr_eq(&c.shared, &self.shared)) {
                 core.reactor.clear(self.key, bits)
             }
         })
@@ -248,16 +273,16 @@ where
     #[inline]
     pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         let len = buf.len();
-        let r = ready!(self.poll_io(cx, false, |mut s| io::Read::read(&mut s, buf)));
-        if let Ok(n) = r {
-            if self.stream_socket && n > 0 && n < len {
-                // IO3: a short read drained the socket's receive queue, so the next read
-                // would only say WouldBlock; skip that system call and wait for the next
-                // edge (new data makes epoll report the source again).
-                self.clear_bits(reactor::READABLE);
-            }
-        }
-        Poll::Ready(r)
+        let stream = self.stream_socket;
+        // IO3: a short read drained a stream socket's receive queue, so the next read
+        // would only say WouldBlock; skip that system call and wait for the next edge
+        // (new data makes epoll report the source again).
+        self.poll_io_drain(
+            cx,
+            false,
+            |mut s| io::Read::read(&mut s, buf),
+            |&n| stream && n > 0 && n < len,
+        )
     }
 
     /// Polls a write; `Pending` (with the task's waker stored) until the source is
@@ -265,14 +290,14 @@ where
     #[inline]
     pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let len = buf.len();
-        let r = ready!(self.poll_io(cx, true, |mut s| io::Write::write(&mut s, buf)));
-        if let Ok(n) = r {
-            if self.stream_socket && n < len {
-                // IO3: a short write filled the send buffer; wait for the next edge.
-                self.clear_bits(reactor::WRITABLE);
-            }
-        }
-        Poll::Ready(r)
+        let stream = self.stream_socket;
+        // IO3: a short write filled the send buffer; wait for the next edge.
+        self.poll_io_drain(
+            cx,
+            true,
+            |mut s| io::Write::write(&mut s, buf),
+            |&n| stream && n < len,
+        )
     }
 
     /// Polls a vectored write (one `writev(2)`); as [`poll_write`](Source::poll_write).
@@ -283,13 +308,13 @@ where
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let len: usize = bufs.iter().map(|b| b.len()).sum();
-        let r = ready!(self.poll_io(cx, true, |mut s| io::Write::write_vectored(&mut s, bufs)));
-        if let Ok(n) = r {
-            if self.stream_socket && n < len {
-                self.clear_bits(reactor::WRITABLE);
-            }
-        }
-        Poll::Ready(r)
+        let stream = self.stream_socket;
+        self.poll_io_drain(
+            cx,
+            true,
+            |mut s| io::Write::write_vectored(&mut s, bufs),
+            |&n| stream && n < len,
+        )
     }
 
     /// Reads some bytes; `Ok(0)` at end of stream.
@@ -445,7 +470,8 @@ where
         buf: &mut [std::mem::MaybeUninit<u8>],
     ) -> Poll<io::Result<usize>> {
         let len = buf.len();
-        let r = ready!(self.poll_io(cx, false, |s| {
+        let stream = self.stream_socket;
+        let read = |s: &S| {
             // SAFETY: `buf` is valid for writes of `len` bytes for the whole call (a unique
             // borrow); read(2) writes at most `len` bytes and never reads them, so their
             // being uninitialised is fine. The descriptor is owned by `s`, alive here.
@@ -455,14 +481,9 @@ where
             } else {
                 Ok(n as usize)
             }
-        }));
-        if let Ok(n) = r {
-            if self.stream_socket && n > 0 && n < len {
-                // IO3, as in `poll_read`.
-                self.clear_bits(reactor::READABLE);
-            }
-        }
-        Poll::Ready(r)
+        };
+        // IO3, as in `poll_read`.
+        self.poll_io_drain(cx, false, read, |&n| stream && n > 0 && n < len)
     }
 }
 

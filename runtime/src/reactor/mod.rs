@@ -72,10 +72,12 @@ impl Parked {
         }
     }
 
-    /// Moves every parked waker into `out`, oldest first.
+    /// Moves every parked waker into `out`, oldest first; see [`wake_or_collect`].
     #[inline(always)]
     fn take_into(&mut self, out: &mut Vec<Waker>) {
-        out.extend(self.first.take());
+        if let Some(w) = self.first.take() {
+            wake_or_collect(w, out);
+        }
         if !self.rest.is_empty() {
             self.take_rest(out);
         }
@@ -91,6 +93,21 @@ impl Parked {
         let mut out = Vec::new();
         self.take_into(&mut out);
         out
+    }
+}
+
+/// Wakes `w` now if it is a task waker of this runtime and nothing is collected yet;
+/// otherwise collects it, to be woken once every borrow is released (IO3). A task waker
+/// runs no user code (it queues the task, here or on its own loop, and drops a
+/// reference, which frees at most a finished task's memory), so it is safe inside the
+/// slab's borrow; anything else might. Waking directly only while `out` is empty keeps
+/// the wake order: once one waker waits in `out`, the rest queue behind it.
+#[inline(always)]
+fn wake_or_collect(w: Waker, out: &mut Vec<Waker>) {
+    if out.is_empty() && crate::task::waker::as_task(&w).is_some() {
+        w.wake();
+    } else {
+        out.push(w);
     }
 }
 
