@@ -178,3 +178,47 @@ fn a_program_listening_for_a_signal_is_not_deadlocked() {
         hup.recv().await;
     });
 }
+
+/// A waker held on another thread, used there and dropped while the loop was counting
+/// the wakers that could still wake main: the count no longer shows it, so the proof
+/// must see its wake instead (it looks at the pending wakes again after counting).
+/// Thousands of rounds of a hand-off from a helper thread, under `run` (whose Ctrl-C
+/// listener is a loop-local wait, so the proof runs to the end every time).
+#[test]
+fn a_wake_from_another_thread_racing_the_proof_is_not_a_deadlock() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{mpsc as std_mpsc, Arc, Mutex};
+    use std::task::{Poll, Waker};
+
+    type Slot = Arc<(Mutex<Option<Waker>>, AtomicBool)>;
+    let (tx, rx) = std_mpsc::channel::<Slot>();
+    let helper = std::thread::spawn(move || {
+        for slot in rx {
+            loop {
+                let waker = slot.0.lock().unwrap().take();
+                if let Some(w) = waker {
+                    slot.1.store(true, Ordering::SeqCst);
+                    w.wake(); // by value: the clone goes right after the wake
+                    break;
+                }
+                std::hint::spin_loop();
+            }
+        }
+    });
+    runtime::run(async move {
+        for _ in 0..5_000 {
+            let slot: Slot = Arc::new((Mutex::new(None), AtomicBool::new(false)));
+            tx.send(slot.clone()).unwrap();
+            std::future::poll_fn(|cx| {
+                if slot.1.load(Ordering::SeqCst) {
+                    return Poll::Ready(());
+                }
+                *slot.0.lock().unwrap() = Some(cx.waker().clone());
+                Poll::Pending
+            })
+            .await;
+        }
+        drop(tx);
+    });
+    helper.join().unwrap();
+}

@@ -1103,7 +1103,13 @@ impl Core {
                 return false;
             }
         }
-        true
+        // A waker held on another thread may have been used and dropped while we counted:
+        // its wake (main's flag, or the injection queue's pending mark) is stored before
+        // the drop releases its count, so a count seen without it must be seen with the
+        // wake. Look again after the counts (the fence makes the release of any count we
+        // read visible); the first look above only saved the counting.
+        std::sync::atomic::fence(Ordering::Acquire);
+        !(self.main.is_woken() || self.shared.remote.has_pending() || self.has_ready())
     }
 
     #[cold]

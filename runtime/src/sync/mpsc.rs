@@ -374,6 +374,27 @@ impl<T> Drop for SendFuture<'_, T> {
     }
 }
 
+/// The future of [`Receiver::recv`].
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct Recv<'a, T> {
+    rx: &'a mut Receiver<T>,
+}
+
+impl<T> Future for Recv<'_, T> {
+    type Output = Option<T>;
+
+    #[inline]
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        self.rx.poll_recv(cx)
+    }
+}
+
+impl<T> fmt::Debug for Recv<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Recv").finish_non_exhaustive()
+    }
+}
+
 impl<T> Receiver<T> {
     /// The next value; `None` once every sender is gone (or the channel was closed) and
     /// nothing is left.
@@ -381,8 +402,8 @@ impl<T> Receiver<T> {
     /// # Cancel safety
     ///
     /// Cancel safe: a dropped `recv` takes nothing.
-    pub async fn recv(&mut self) -> Option<T> {
-        std::future::poll_fn(|cx| self.poll_recv(cx)).await
+    pub fn recv(&mut self) -> Recv<'_, T> {
+        Recv { rx: self }
     }
 
     /// Polls for the next value.

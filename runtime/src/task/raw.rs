@@ -246,6 +246,7 @@ impl TaskRef {
     ///
     /// # Safety
     /// The task must not be `COMPLETE` and the call must happen on the task's loop thread.
+    #[inline(always)]
     pub(crate) unsafe fn poll(self, cx: &mut Context<'_>) -> Poll<()> {
         // SAFETY: forwarded from the caller.
         unsafe { (self.header().vtable.poll)(self.0, cx) }
