@@ -340,9 +340,10 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> Poll<()
     let Stage::Running(fut) = stage else {
         unreachable!("a completed task was polled")
     };
+    let fut: *mut F = fut;
     // SAFETY: the future lives in the heap cell and is never moved until dropped in place (R4).
-    let fut = unsafe { Pin::new_unchecked(fut) };
-    let result = match catch(|| fut.poll(cx)) {
+    let pinned = unsafe { Pin::new_unchecked(&mut *fut) };
+    let result = match catch(|| pinned.poll(cx)) {
         Ok(Poll::Pending) => return Poll::Pending,
         Ok(Poll::Ready(v)) => Stage::Finished(v),
         Err(payload) => Stage::Panicked(Box::new(payload)),
@@ -353,9 +354,9 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> Poll<()
         unsafe { ptr::write(stage, result) };
         return Poll::Ready(());
     }
-    // SAFETY: drop the finished future in place (R4), then overwrite the stage without
-    // dropping it again.
-    let dropped = catch(|| unsafe { ptr::drop_in_place(stage as *mut Stage<F>) });
+    // SAFETY: drop the finished future in place (R4; the stage is `Running`, so the future
+    // is all it holds), then overwrite the stage without dropping it again.
+    let dropped = catch(|| unsafe { ptr::drop_in_place(fut) });
     let result = match dropped {
         Ok(()) => result,
         Err(payload) => {
