@@ -275,6 +275,17 @@ impl Core {
         self.ready.push_back(task);
     }
 
+    /// Queues `task` if it belongs to this loop (for wakers taken out by the loop's own
+    /// collectors, see `task::waker::wake_or_collect`); false if it belongs to another.
+    #[inline(always)]
+    fn schedule_if_mine(&self, task: TaskRef) -> bool {
+        let mine = Arc::ptr_eq(&task.header().shared, &self.shared);
+        if mine {
+            self.schedule_local(task);
+        }
+        mine
+    }
+
     /// Puts a task of this loop at the *front* of the ready queue, so that it runs next
     /// (Stackless channel hand-off). A task already queued keeps its place.
     pub(crate) fn schedule_front(&self, task: TaskRef) {
@@ -540,7 +551,8 @@ impl Core {
             let parked_at = may_block.then(std::time::Instant::now);
             {
                 let mut wakers = self.wakers.borrow_mut();
-                self.reactor.poll(timeout, &mut wakers);
+                self.reactor
+                    .poll(timeout, &mut wakers, |task| self.schedule_if_mine(task));
             }
             // One clock read serves the idle time and the coarse clock.
             let now = std::time::Instant::now();
@@ -631,7 +643,9 @@ impl Core {
         let now = self.clock.at_real(real);
         {
             let mut wakers = self.wakers.borrow_mut();
-            self.timers.borrow_mut().fire_due(now, &mut wakers);
+            self.timers
+                .borrow_mut()
+                .fire_due(now, &mut wakers, |task| self.schedule_if_mine(task));
         }
         self.wake_collected();
     }

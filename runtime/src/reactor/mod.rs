@@ -25,6 +25,8 @@ use std::time::Duration;
 
 use mio::{Events, Interest, Poll, Registry, Token};
 
+use crate::task::raw::TaskRef;
+
 /// The token of the cross-thread waker.
 const WAKE_TOKEN: Token = Token(usize::MAX);
 
@@ -73,11 +75,12 @@ impl Parked {
         }
     }
 
-    /// Moves every parked waker into `out`, oldest first; see [`wake_or_collect`].
+    /// Moves every parked waker into `out`, oldest first, or wakes it on the spot (see
+    /// `task::waker::wake_or_collect`).
     #[inline(always)]
-    fn take_into(&mut self, out: &mut Vec<Waker>) {
+    fn take_into(&mut self, out: &mut Vec<Waker>, local: &impl Fn(TaskRef) -> bool) {
         if let Some(w) = self.first.take() {
-            wake_or_collect(w, out);
+            crate::task::waker::wake_or_collect(w, out, local);
         }
         if !self.rest.is_empty() {
             self.take_rest(out);
@@ -92,23 +95,9 @@ impl Parked {
 
     fn take(&mut self) -> Vec<Waker> {
         let mut out = Vec::new();
-        self.take_into(&mut out);
+        out.extend(self.first.take());
+        out.append(&mut self.rest);
         out
-    }
-}
-
-/// Wakes `w` now if it is a task waker of this runtime and nothing is collected yet;
-/// otherwise collects it, to be woken once every borrow is released (IO3). A task waker
-/// runs no user code (it queues the task, here or on its own loop, and drops a
-/// reference, which frees at most a finished task's memory), so it is safe inside the
-/// slab's borrow; anything else might. Waking directly only while `out` is empty keeps
-/// the wake order: once one waker waits in `out`, the rest queue behind it.
-#[inline(always)]
-fn wake_or_collect(w: Waker, out: &mut Vec<Waker>) {
-    if out.is_empty() && crate::task::waker::as_task(&w).is_some() {
-        w.wake();
-    } else {
-        out.push(w);
     }
 }
 
@@ -283,7 +272,12 @@ impl Reactor {
     }
 
     /// Waits for events at most `timeout` and moves the wakers to wake into `out`.
-    pub(crate) fn poll(&self, timeout: Option<Duration>, out: &mut Vec<Waker>) {
+    pub(crate) fn poll(
+        &self,
+        timeout: Option<Duration>,
+        out: &mut Vec<Waker>,
+        local: impl Fn(TaskRef) -> bool,
+    ) {
         let mut events = self.events.borrow_mut();
         if let Err(e) = self.poll.borrow_mut().poll(&mut events, timeout) {
             if e.kind() != io::ErrorKind::Interrupted {
@@ -324,10 +318,10 @@ impl Reactor {
             }
             s.ready |= bits;
             if bits & (READABLE | READ_CLOSED | ERROR) != 0 {
-                s.readers.take_into(out);
+                s.readers.take_into(out, &local);
             }
             if bits & (WRITABLE | WRITE_CLOSED | ERROR) != 0 {
-                s.writers.take_into(out);
+                s.writers.take_into(out, &local);
             }
         }
     }

@@ -57,3 +57,30 @@ unsafe fn drop_waker(ptr: *const ()) {
     let task = unsafe { TaskRef::from_ptr(ptr) };
     task.drop_ref();
 }
+
+/// For the loop's collectors (I/O events, due timers), which hold a borrow of their own
+/// structure while they take wakers out of it: wakes `w` now if it is a task waker of
+/// this runtime and nothing is collected yet; otherwise collects it into `out`, to be
+/// woken once the borrow is released. A task waker runs no user code (it queues the
+/// task, here or on its own loop, and drops a reference, which frees at most a finished
+/// task's memory), so it is safe inside the borrow; anything else might not be. Waking
+/// directly only while `out` is empty keeps the wake order: once one waker waits in
+/// `out`, the rest queue behind it. `local` queues a task of the calling loop (true)
+/// without the thread-local lookup a waker makes.
+#[inline(always)]
+pub(crate) fn wake_or_collect(w: Waker, out: &mut Vec<Waker>, local: &impl Fn(TaskRef) -> bool) {
+    if out.is_empty() {
+        if let Some(task) = as_task(&w) {
+            if local(task) {
+                // The waker's reference goes with it (what its drop does, without the
+                // indirect call); the queue's hold is its own (R2).
+                std::mem::forget(w);
+                task.drop_ref();
+            } else {
+                w.wake();
+            }
+            return;
+        }
+    }
+    out.push(w);
+}

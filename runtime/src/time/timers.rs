@@ -177,7 +177,12 @@ impl Timers {
     }
 
     /// Moves the waker of every timer due at `now` into `out`.
-    pub(crate) fn fire_due(&mut self, now: u64, out: &mut Vec<Waker>) {
+    pub(crate) fn fire_due(
+        &mut self,
+        now: u64,
+        out: &mut Vec<Waker>,
+        local: impl Fn(crate::task::raw::TaskRef) -> bool,
+    ) {
         while let Some(top) = self.heap.first().copied() {
             if top.deadline > now {
                 break;
@@ -185,7 +190,7 @@ impl Timers {
             self.pop();
             if self.slots[top.slot as usize].gen == top.gen {
                 if let Some(w) = self.free_slot(top.slot) {
-                    out.push(w);
+                    crate::task::waker::wake_or_collect(w, out, &local);
                 }
             }
         }
@@ -359,7 +364,7 @@ mod tests {
         }
         let mut out = Vec::new();
         for now in 0..1000u64 {
-            t.fire_due(now, &mut out);
+            t.fire_due(now, &mut out, |_| false);
             assert_eq!(out.len() as u64, now + 1, "exactly the timers due at {now}");
         }
         assert!(t.is_empty());
@@ -381,7 +386,7 @@ mod tests {
         );
         assert_eq!(t.next_deadline(), Some(900));
         let mut out = Vec::new();
-        t.fire_due(u64::MAX, &mut out);
+        t.fire_due(u64::MAX, &mut out, |_| false);
         assert_eq!(out.len(), 100);
     }
 
@@ -434,7 +439,7 @@ mod tests {
             t.insert(5, Waker::from(Arc::new(Logger(i, log.clone()))));
         }
         let mut out = Vec::new();
-        t.fire_due(5, &mut out);
+        t.fire_due(5, &mut out, |_| false);
         for w in out {
             w.wake();
         }
@@ -446,7 +451,7 @@ mod tests {
         let mut t = Timers::new();
         t.insert(u64::MAX, waker(0).0);
         let mut out = Vec::new();
-        t.fire_due(u64::MAX - 1, &mut out);
+        t.fire_due(u64::MAX - 1, &mut out, |_| false);
         assert!(out.is_empty());
     }
 
@@ -477,9 +482,9 @@ mod tests {
         assert_eq!(t.len(), 1 + n / 2);
         // Firing them all gives memory back too, and order is kept.
         let mut out = Vec::new();
-        t.fire_due(1000, &mut out);
+        t.fire_due(1000, &mut out, |_| false);
         assert_eq!(out.len(), 1);
-        t.fire_due(u64::MAX - 1, &mut out);
+        t.fire_due(u64::MAX - 1, &mut out, |_| false);
         assert_eq!(out.len(), 1 + n / 2);
         assert!(t.is_empty());
         assert!(t.slots.capacity() < 64 && t.heap.capacity() < 64);
