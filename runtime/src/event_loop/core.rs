@@ -318,10 +318,11 @@ impl Core {
     }
 
     /// For `block_on`: runs ready tasks in FIFO order, batch after batch, until the main
-    /// future's turn comes (poll it now). Under `UnhandledPanic::ShutdownRuntime` a
-    /// detached task's panic stops the loop with a panic at the next batch. Each batch starts as a turn does
-    /// (waiting for I/O, timers, remote work) or, while tasks are ready and nothing else is
-    /// due, with only the due timers collected (see `start_batch`).
+    /// future's turn comes (poll it now). Each batch starts as a turn does (waiting for
+    /// I/O, timers, remote work) or, while tasks are ready and nothing else is due, with
+    /// only the due timers collected, or nothing at all (see `start_batch`). Under
+    /// `UnhandledPanic::ShutdownRuntime` a detached task's panic stops the loop with a
+    /// panic when the next batch would start.
     #[inline]
     pub(crate) fn turn_main(&self) {
         let timed = self.slow.is_some();
