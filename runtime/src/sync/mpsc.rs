@@ -374,7 +374,22 @@ impl<T> Drop for SendFuture<'_, T> {
     }
 }
 
-/// The future of [`Receiver::recv`].
+/// The future of [`Receiver::recv`]: the next value, or `None` once every sender is gone.
+///
+/// # Examples
+///
+/// ```
+/// use runtime::sync::mpsc::{unbounded, Recv};
+///
+/// runtime::run(async {
+///     let (tx, mut rx) = unbounded();
+///     tx.send(5).unwrap();
+///     let next: Recv<'_, i32> = rx.recv();
+///     assert_eq!(next.await, Some(5));
+///     drop(tx);
+///     assert_eq!(rx.recv().await, None);
+/// });
+/// ```
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Recv<'a, T> {
     rx: &'a mut Receiver<T>,
