@@ -237,3 +237,36 @@ fn handle_dump_answers_from_a_plain_thread_and_fails_once_the_loop_is_gone() {
     drop(rt);
     assert!(h.dump().join_blocking().is_err());
 }
+
+/// A task in its first poll is not registered yet (it registers when it first waits),
+/// yet it dumps itself as running, polled once, with its spawn location; after it
+/// waited, its entry carries the wait label and the time of that poll.
+#[test]
+fn a_task_in_its_first_poll_dumps_itself_as_running() {
+    paused().block_on(async {
+        let (task, at) = spawn_named("first", async {
+            let me = runtime::task::dump();
+            let e = me
+                .tasks
+                .iter()
+                .find(|e| e.name.as_deref() == Some("first"))
+                .cloned();
+            runtime::sleep(Duration::from_secs(5)).await;
+            e
+        });
+        runtime::task::wait_all_blocked().await;
+        let dump = runtime::task::dump();
+        let w = dump.task(task.id()).unwrap();
+        assert_eq!((w.state, w.polls), (TaskState::Waiting, 1));
+        assert!(w.since_last_poll.is_some());
+        assert!(
+            w.waiting_on.iter().any(|l| l.starts_with("sleep until")),
+            "{:?}",
+            w.waiting_on
+        );
+        let e = task.await.unwrap().expect("the task saw itself");
+        assert_eq!((e.state, e.polls), (TaskState::Running, 1));
+        assert!(e.since_last_poll.is_some());
+        assert_eq!(e.spawned_at, Some(at));
+    });
+}

@@ -222,3 +222,107 @@ fn awaiting_a_task_twice_panics_with_a_clear_message() {
         .await;
     });
 }
+
+/// A waker the runtime does not know, counting its wakes and its live clones.
+struct Foreign {
+    wakes: std::sync::atomic::AtomicUsize,
+}
+
+impl std::task::Wake for Foreign {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.wake_by_ref()
+    }
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        self.wakes.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// The join slot keeps the runtime's own wakers as one word and any other waker boxed:
+/// whichever kind waits, exactly the last one registered is woken, once, and every clone
+/// the slot took is released (none leaks, none is dropped twice).
+#[test]
+fn the_join_slot_wakes_exactly_the_last_waiter_of_any_kind() {
+    use std::sync::atomic::Ordering::SeqCst;
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Waker};
+    let rt = runtime::Builder::new().start_paused(true).build().unwrap();
+    rt.block_on(async {
+        let (a, b) = (
+            Arc::new(Foreign { wakes: 0.into() }),
+            Arc::new(Foreign { wakes: 0.into() }),
+        );
+        let (wa, wb) = (Waker::from(a.clone()), Waker::from(b.clone()));
+        let mut task = runtime::spawn(async {
+            runtime::yield_now().await;
+            7
+        });
+        let mut poll_with = |w: &Waker| {
+            let mut cx = Context::from_waker(w);
+            std::pin::Pin::new(&mut task).poll(&mut cx)
+        };
+        use std::future::Future;
+        // A foreign waker, registered twice (kept once), then replaced by another one.
+        assert!(poll_with(&wa).is_pending());
+        assert!(poll_with(&wa).is_pending());
+        assert_eq!(Arc::strong_count(&a), 3, "one clone in the slot");
+        assert!(poll_with(&wb).is_pending());
+        assert_eq!(Arc::strong_count(&a), 2, "the replaced clone was released");
+        runtime::sleep(Duration::from_millis(1)).await;
+        assert_eq!(a.wakes.load(SeqCst), 0);
+        assert_eq!(b.wakes.load(SeqCst), 1, "the last waiter was woken once");
+        assert_eq!(Arc::strong_count(&b), 2, "the woken clone was released");
+        assert!(matches!(poll_with(&wb), Poll::Ready(Ok(7))));
+        // A task's waker and a gather member's waker, each awaiting an unfinished task.
+        let slow = runtime::spawn(async {
+            runtime::sleep(Duration::from_millis(5)).await;
+            1
+        });
+        let waiter = runtime::spawn(async move { slow.await.unwrap() + 1 });
+        let all = runtime::gather(vec![waiter, runtime::spawn(async { 3 })]).await;
+        assert_eq!(
+            all.into_iter().map(Result::unwrap).collect::<Vec<_>>(),
+            [2, 3]
+        );
+        // Main awaiting an unfinished task.
+        let last = runtime::spawn(async {
+            runtime::sleep(Duration::from_millis(1)).await;
+            4
+        });
+        assert_eq!(last.await.unwrap(), 4);
+    });
+}
+
+/// A task is registered only when it first waits; until then the loop's hold on it is
+/// the queue's, then the poll's. A task that drops its own handle during its first poll
+/// (and then finishes, waits, or is woken and finishes) is dropped exactly once, and the
+/// live count covers tasks that are queued, running and waiting.
+#[test]
+fn a_task_dropping_its_own_handle_in_its_first_poll_lives_until_it_finishes() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    let rt = runtime::Builder::new().start_paused(true).build().unwrap();
+    rt.block_on(async {
+        let counts = Counts::default();
+        for waits in [false, true] {
+            let slot: Rc<RefCell<Option<runtime::Task<u32>>>> = Rc::default();
+            let (s, probe) = (slot.clone(), Probe::new(&counts));
+            let task = runtime::spawn(async move {
+                let _probe = probe;
+                drop(s.borrow_mut().take()); // its own handle, during the first poll
+                if waits {
+                    runtime::sleep(Duration::from_secs(1)).await;
+                }
+                1
+            });
+            *slot.borrow_mut() = Some(task);
+            assert_eq!(runtime::metrics().tasks_alive, 1, "queued, not polled");
+            runtime::yield_now().await;
+            assert!(slot.borrow().is_none());
+            let alive = if waits { 1 } else { 0 };
+            assert_eq!(runtime::metrics().tasks_alive, alive);
+            runtime::sleep(Duration::from_secs(2)).await;
+            assert_eq!(runtime::metrics().tasks_alive, 0);
+        }
+        assert_eq!(counts.drops(), 2);
+    });
+}

@@ -18,7 +18,7 @@ mod gather;
 pub mod join;
 mod outcome;
 mod promise;
-mod ready_set;
+pub(crate) mod ready_set;
 /// The synchronisation types `ready_set` uses (loom's in its model).
 mod ready_set_sync {
     pub(crate) use std::sync::atomic::{AtomicBool, Ordering};

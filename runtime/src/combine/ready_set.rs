@@ -80,7 +80,8 @@ impl Member {
     }
 }
 
-static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake_by_ref, drop_waker);
+pub(crate) static VTABLE: RawWakerVTable =
+    RawWakerVTable::new(clone, wake, wake_by_ref, drop_waker);
 
 /// # Safety (all four)
 /// `data` points to a `Member` whose block is kept alive by the waker being used.

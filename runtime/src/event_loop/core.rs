@@ -5,7 +5,7 @@ use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 use std::time::Duration;
 
 use super::context;
@@ -30,8 +30,17 @@ pub(crate) struct Core {
     pub(crate) shared: Arc<Shared>,
     /// Tasks ready to be polled, FIFO (L3).
     ready: LocalDeque<TaskRef>,
-    /// Every task whose future is still alive (R2: the `REGISTERED` owner).
-    registry: LocalVec<TaskRef>,
+    /// Every task that waits or waited: registered when a poll first returns `Pending`
+    /// (R2: the `REGISTERED` owner), with the dumps' record of its last poll. A task
+    /// that has never waited is in the ready queue or running (`live` counts both).
+    registry: LocalVec<Entry>,
+    /// Tasks whose future is alive: registered, queued before their first poll, running.
+    live: Cell<usize>,
+    /// The wait note of the poll in progress (its first label, `dump::add_to_note`),
+    /// moved to the task's registry entry when the poll returns `Pending`.
+    poll_note: Cell<u64>,
+    /// The coarse clock when the poll in progress started.
+    poll_at: Cell<u64>,
     next_id: Cell<u64>,
     pub(crate) timers: RefCell<Timers>,
     pub(crate) clock: Clock,
@@ -100,6 +109,17 @@ pub(crate) struct Stats {
     pub(crate) slow_polls: Cell<u64>,
 }
 
+/// A registered task (one that waited) and the dumps' record of its last poll.
+#[derive(Clone, Copy)]
+struct Entry {
+    task: TaskRef,
+    /// The coarse clock when its last poll started.
+    last_poll: u64,
+    /// The first wait label of its last poll, encoded (`dump::add_to_note`); valid while
+    /// the state's `NOTE_LABELS` bits are set.
+    note: u64,
+}
+
 /// The waker of the future passed to `block_on`, which is not a task.
 pub(crate) struct MainWake {
     woken: AtomicBool,
@@ -115,11 +135,9 @@ impl MainWake {
     }
 }
 
-impl Wake for MainWake {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref()
-    }
-    fn wake_by_ref(self: &Arc<Self>) {
+impl MainWake {
+    /// Queues main (on its loop) or flags it and wakes the loop (elsewhere).
+    fn wake_main(&self) {
         // On the loop: main takes its place at the back of the ready queue now, after the
         // tasks woken before it (L1, asyncio's main task). Elsewhere: flag it and wake the
         // loop, which queues main when it collects remote work.
@@ -135,6 +153,44 @@ impl Wake for MainWake {
             self.shared.notify();
         }
     }
+
+    /// Main's waker: it holds one count of the `Arc` (the deadlock proof counts them).
+    /// Its own vtable (rather than `Waker::from`'s) lets a join slot recognise it and keep
+    /// it in one word (`raw::JoinWaker`).
+    pub(crate) fn waker(this: &Arc<MainWake>) -> Waker {
+        let data = Arc::into_raw(this.clone()) as *const ();
+        // SAFETY: `data` came from `Arc::into_raw` and the waker owns that count; the
+        // vtable's functions below keep that contract.
+        unsafe { Waker::from_raw(RawWaker::new(data, &MAIN_VTABLE)) }
+    }
+}
+
+/// The vtable of [`MainWake::waker`].
+pub(crate) static MAIN_VTABLE: RawWakerVTable =
+    RawWakerVTable::new(main_clone, main_wake, main_wake_by_ref, main_drop);
+
+// SAFETY (the four functions): `data` came from `Arc::<MainWake>::into_raw`, and the
+// waker being used owns one count of that `Arc` (`main_wake` and `main_drop` consume it).
+unsafe fn main_clone(data: *const ()) -> RawWaker {
+    // SAFETY: see above; the clone takes a count of its own.
+    unsafe { Arc::increment_strong_count(data as *const MainWake) };
+    RawWaker::new(data, &MAIN_VTABLE)
+}
+
+unsafe fn main_wake(data: *const ()) {
+    // SAFETY: see above; this waker's count is released when `main` drops.
+    let main = unsafe { Arc::from_raw(data as *const MainWake) };
+    main.wake_main();
+}
+
+unsafe fn main_wake_by_ref(data: *const ()) {
+    // SAFETY: see above; the waker's count keeps the `MainWake` alive.
+    unsafe { &*(data as *const MainWake) }.wake_main();
+}
+
+unsafe fn main_drop(data: *const ()) {
+    // SAFETY: see above; this waker owned one count.
+    drop(unsafe { Arc::from_raw(data as *const MainWake) });
 }
 
 /// Ends a `running` span (nested spans count once).
@@ -165,6 +221,9 @@ impl Core {
             shared,
             ready: LocalDeque::with_capacity(256),
             registry: LocalVec::new(),
+            live: Cell::new(0),
+            poll_note: Cell::new(0),
+            poll_at: Cell::new(0),
             next_id: Cell::new(1),
             timers: RefCell::new(Timers::new()),
             clock,
@@ -211,10 +270,9 @@ impl Core {
         if let Some(n) = name {
             self.shared.set_name(id, n);
         }
+        // Queued (`SCHEDULED`) and not registered: it registers if it ever waits.
         let task = TaskRef::allocate(future, id, self.shared.clone(), named, location);
-        let index = self.registry.push(task);
-        task.header().index.set(index as u32);
-        task.set_state(task.state() | raw::SCHEDULED);
+        self.live.set(self.live.get() + 1);
         self.ready.push_back(task);
         Task::from_raw(task)
     }
@@ -476,7 +534,7 @@ impl Core {
     }
 
     pub(crate) fn live_tasks(&self) -> usize {
-        self.registry.len()
+        self.live.get()
     }
 
     /// One turn of the loop (L4): wait for I/O at most `max_wait` (`None`: as long as
@@ -685,7 +743,9 @@ impl Core {
             self.run_finished_or_cancelled(task, s);
             return;
         }
-        // A poll starts with no wait noted (`note_wait` fills the note in).
+        // A poll starts with no wait noted (`note_wait` fills the note in). `RUNNING`
+        // takes over the queue's hold: a task that has never waited is not registered,
+        // and its handle may go during the poll (R2).
         task.set_state((s & !(raw::SCHEDULED | raw::NOTE_BITS)) | raw::RUNNING);
         let waker = borrowed_waker(task);
         let mut cx = Context::from_waker(&waker);
@@ -702,30 +762,68 @@ impl Core {
         } else {
             None
         };
-        h.last_poll.set(self.coarse_ns.get());
+        self.poll_at.set(self.coarse_ns.get());
         // SAFETY: not complete, and we are on its loop thread.
         let res = unsafe { task.poll(&mut cx) };
         if let Some(t) = timer {
             self.slow_end(t, Some(task), Some(self.location_of(task)));
         }
         self.current.set(None);
-        let s = task.state() & !raw::RUNNING;
+        let s = task.state();
         match res {
             Poll::Ready(()) => {
-                // A cancel() that arrived during the final poll came too late.
+                // A cancel() that arrived during the final poll came too late. `RUNNING`
+                // holds the task until `finish`.
                 task.set_state(s & !raw::CANCELLED);
                 self.complete(task);
             }
-            Poll::Pending => {
-                task.set_state(s);
-                if s & raw::CANCELLED != 0 {
-                    // The task cancelled itself while running: drop it now.
-                    // SAFETY: as above.
-                    unsafe { task.cancel_future() };
-                    self.complete(task);
-                }
+            // The common case: a registered task waits again. Record the poll in its
+            // entry; `REGISTERED` takes over from `RUNNING`.
+            Poll::Pending if s & (raw::CANCELLED | raw::REGISTERED) == raw::REGISTERED => {
+                // SAFETY: a registered task's `index` is its position in the registry:
+                // `register` sets it, `unregister` moves the last entry's along with it,
+                // and nothing else changes the registry but `shutdown`, which finishes
+                // (and so unregisters) every task it takes out before any task can be
+                // polled again.
+                unsafe {
+                    self.registry
+                        .set_unchecked(task.header().index.get() as usize, self.entry(task))
+                };
+                task.set_state(s & !raw::RUNNING);
             }
+            Poll::Pending => self.first_wait_or_cancel(task, s),
         }
+    }
+
+    /// The registry entry recording the poll that just ended.
+    #[inline(always)]
+    fn entry(&self, task: TaskRef) -> Entry {
+        Entry {
+            task,
+            last_poll: self.poll_at.get(),
+            note: self.poll_note.get(),
+        }
+    }
+
+    /// After a poll returned `Pending`, the less common cases: the task waits for the
+    /// first time (register it; `REGISTERED` takes over from `RUNNING`), or it cancelled
+    /// itself while running (drop it now).
+    #[inline(never)]
+    fn first_wait_or_cancel(&self, task: TaskRef, s: u32) {
+        if s & raw::CANCELLED != 0 {
+            // SAFETY: not complete, and we are on its loop thread.
+            unsafe { task.cancel_future() };
+            self.complete(task);
+            return;
+        }
+        debug_assert_eq!(
+            s & raw::REGISTERED,
+            0,
+            "a registered task waits in run_task"
+        );
+        let index = self.registry.push(self.entry(task));
+        task.header().index.set(index as u32);
+        task.set_state((s & !raw::RUNNING) | raw::REGISTERED);
     }
 
     /// `run_task` for a task that finished while queued (release the queue's hold) or
@@ -737,8 +835,8 @@ impl Core {
             task.release_local(raw::SCHEDULED);
             return;
         }
-        // The task is still REGISTERED, so clearing SCHEDULED cannot free it (R2).
-        task.set_state(s & !raw::SCHEDULED);
+        // `RUNNING` holds the task (it may not be registered) while its future drops.
+        task.set_state((s & !raw::SCHEDULED) | raw::RUNNING);
         // SAFETY: not complete, and we are on its loop thread.
         unsafe { task.cancel_future() };
         self.complete(task);
@@ -748,13 +846,19 @@ impl Core {
     /// unregister it, wake its awaiter, and drop the output if nobody can take it.
     #[inline]
     fn complete(&self, task: TaskRef) {
-        task.set_state(task.state() | raw::COMPLETE);
-        self.unregister(task);
-        self.finish(task);
+        let s = task.state();
+        task.set_state(s | raw::COMPLETE);
+        self.live.set(self.live.get() - 1);
+        if s & raw::REGISTERED != 0 {
+            self.unregister(task);
+        }
+        self.finish(task, raw::RUNNING | raw::REGISTERED);
     }
 
+    /// Wakes a complete task's awaiter, drops the output if nobody can take it, and
+    /// releases the loop's `holds` on the task.
     #[inline]
-    fn finish(&self, task: TaskRef) {
+    fn finish(&self, task: TaskRef, holds: u32) {
         if let Some(w) = task.take_join_waker() {
             w.wake();
         }
@@ -762,7 +866,7 @@ impl Core {
         if task.state() & raw::HANDLE == 0 {
             self.drop_detached_output(task);
         }
-        task.release_local(raw::REGISTERED);
+        task.release_local(holds);
     }
 
     /// A detached task finished: nobody will ever read the output; drop it (a panic is
@@ -780,9 +884,9 @@ impl Core {
     fn unregister(&self, task: TaskRef) {
         let i = task.header().index.get() as usize;
         let (removed, moved) = self.registry.swap_remove(i);
-        debug_assert_eq!(removed, task);
+        debug_assert_eq!(removed.task, task);
         if let Some(moved) = moved {
-            moved.header().index.set(i as u32);
+            moved.task.header().index.set(i as u32);
         }
     }
 
@@ -800,18 +904,32 @@ impl Core {
         drop(injected);
         loop {
             loop {
-                let tasks = self.registry.take();
-                if tasks.is_empty() {
+                // The tasks that waited, then those queued before their first poll.
+                let waited = self.registry.take();
+                let queued = self.ready.take();
+                if waited.is_empty() && queued.is_empty() {
                     break;
                 }
-                for task in tasks {
-                    if task.state() & raw::COMPLETE == 0 {
-                        task.set_state(task.state() | raw::CANCELLED);
+                let waited = waited.into_iter().map(|e| (e.task, raw::REGISTERED));
+                let queued = queued.into_iter().filter(|t| !t.is_main_slot());
+                for (task, hold) in waited.chain(queued.map(|t| (t, raw::SCHEDULED))) {
+                    let s = task.state();
+                    if s & raw::COMPLETE == 0 {
+                        task.set_state(s | raw::CANCELLED);
                         // SAFETY: not complete; loop thread.
                         unsafe { task.cancel_future() };
                         task.set_state(task.state() | raw::COMPLETE);
+                        self.live.set(self.live.get() - 1);
                     }
-                    self.finish(task);
+                    if hold == raw::SCHEDULED {
+                        // A waited task still queued was finished above: only the
+                        // queue's hold remains.
+                        if s & raw::REGISTERED != 0 || s & raw::COMPLETE != 0 {
+                            task.release_local(raw::SCHEDULED);
+                            continue;
+                        }
+                    }
+                    self.finish(task, hold);
                 }
             }
             // Timers and I/O registrations hold wakers: drop them now that the futures are
@@ -820,11 +938,7 @@ impl Core {
             let timer_wakers = self.timers.borrow_mut().take_all();
             drop(timer_wakers);
             self.reactor.clear_all();
-            while let Some(task) = self.ready.pop_front() {
-                if !task.is_main_slot() {
-                    task.release_local(raw::SCHEDULED);
-                }
-            }
+            // Whatever those drops queued or spawned goes in the next round.
             if self.registry.is_empty() && self.ready.is_empty() && self.timers.borrow().is_empty()
             {
                 break;
@@ -840,8 +954,8 @@ impl Core {
     #[inline]
     pub(crate) fn note_wait(&self, label: Option<Label>, local: bool) {
         if let Some(task) = self.current.get() {
-            // In the task's header and state bits: no table, no allocation.
-            let s = dump::add_to_note(task.state(), &task.header().note, label, local);
+            // In the state bits and the poll's note word: no table, no allocation.
+            let s = dump::add_to_note(task.state(), &self.poll_note, label, local);
             task.set_state(s);
         } else if self.polling_main.get() {
             let bits = dump::add_to_note(self.main_note_bits.get(), &self.main_note, label, local);
@@ -850,7 +964,7 @@ impl Core {
         // Else a callback, or drop code between polls: nobody to note it for.
     }
 
-    /// Where `task` (registered) was spawned.
+    /// Where `task` was spawned.
     fn location_of(&self, task: TaskRef) -> &'static Location<'static> {
         task.header().location
     }
@@ -1031,9 +1145,26 @@ impl Core {
             });
         }
         let current = self.current.get();
-        let mut list: Vec<TaskRef> = self.registry.to_vec();
-        list.sort_by_key(|t| t.id());
-        for task in list {
+        // The tasks that waited (with their last poll's record), the running one and
+        // those queued before their first poll.
+        let mut list: Vec<(TaskRef, Option<Entry>)> = self
+            .registry
+            .to_vec()
+            .into_iter()
+            .map(|e| (e.task, Some(e)))
+            .collect();
+        let unregistered =
+            |t: &TaskRef| !t.is_main_slot() && t.state() & (raw::REGISTERED | raw::COMPLETE) == 0;
+        list.extend(current.filter(unregistered).map(|t| (t, None)));
+        list.extend(
+            self.ready
+                .to_vec()
+                .into_iter()
+                .filter(|t| unregistered(t) && current != Some(*t))
+                .map(|t| (t, None)),
+        );
+        list.sort_by_key(|(t, _)| t.id());
+        for (task, entry) in list {
             let s = task.state();
             let h = task.header();
             let state = if s & raw::COMPLETE != 0 {
@@ -1046,10 +1177,18 @@ impl Core {
                 TaskState::Waiting
             };
             let polls = h.polls.get();
-            let waiting_on = if state == TaskState::Waiting {
-                render(dump::read_note(s, &h.note))
+            let waiting_on = match entry {
+                Some(e) if state == TaskState::Waiting => {
+                    render(dump::read_note(s, &Cell::new(e.note)))
+                }
+                _ => Vec::new(),
+            };
+            // The running task's poll started at `poll_at`; a registered one's last poll is
+            // in its entry; any other was never polled.
+            let last_poll = if current == Some(task) {
+                Some(self.poll_at.get())
             } else {
-                Vec::new()
+                entry.map(|e| e.last_poll)
             };
             let awaited_by = task.with_join_waker(|w| w.and_then(who_waits).into_iter().collect());
             tasks.push(TaskEntry {
@@ -1058,8 +1197,9 @@ impl Core {
                 spawned_at: Some(h.location),
                 state,
                 polls: u64::from(polls),
-                since_last_poll: (polls > 0)
-                    .then(|| Duration::from_nanos(now.saturating_sub(h.last_poll.get()))),
+                since_last_poll: last_poll
+                    .filter(|_| polls > 0)
+                    .map(|at| Duration::from_nanos(now.saturating_sub(at))),
                 waiting_on,
                 awaited_by,
             });
@@ -1100,8 +1240,9 @@ impl Core {
         {
             return false;
         }
+        // Every task that is not registered is queued or running: `has_ready` said none is.
         for i in 0..self.registry.len() {
-            let Some(task) = self.registry.get(i) else {
+            let Some(Entry { task, note, .. }) = self.registry.get(i) else {
                 break;
             };
             if Some(task.id()) == signals.driver {
@@ -1113,7 +1254,7 @@ impl Core {
             }
             // Every waker clone must be one a loop-local primitive reported; a saturated
             // count proves nothing.
-            let local = dump::read_note(s, &task.header().note).local;
+            let local = dump::read_note(s, &Cell::new(note)).local;
             if local == 0 || local == raw::NOTE_LOCAL_MAX || task.ref_count() != 1 + local {
                 return false;
             }

@@ -125,6 +125,25 @@ impl<T: Copy> LocalDeque<T> {
         self.with(|r| r.head == r.tail)
     }
 
+    /// Takes every item out, front to back, leaving the deque empty (with its buffer).
+    pub(crate) fn take(&self) -> Vec<T> {
+        let mut out = Vec::with_capacity(self.len());
+        while let Some(item) = self.pop_front() {
+            out.push(item);
+        }
+        out
+    }
+
+    /// A copy of the items, front to back.
+    pub(crate) fn to_vec(&self) -> Vec<T> {
+        self.with(|r| {
+            let mask = r.mask();
+            (0..r.len())
+                .map(|i| r.buf[r.head.wrapping_add(i) & mask])
+                .collect()
+        })
+    }
+
     /// Swaps the items at positions `i` and `j` from the front (both `< len`).
     pub(crate) fn swap(&self, i: usize, j: usize) {
         self.with(|r| {
@@ -171,6 +190,19 @@ impl<T: Copy> LocalVec<T> {
     #[inline(always)]
     pub(crate) fn get(&self, i: usize) -> Option<T> {
         self.with(|v| v.get(i).copied())
+    }
+
+    /// Replaces the item at `i`, with no bounds check.
+    ///
+    /// # Safety
+    /// `i < len`.
+    #[inline(always)]
+    pub(crate) unsafe fn set_unchecked(&self, i: usize, item: T) {
+        self.with(|v| {
+            debug_assert!(i < v.len());
+            // SAFETY: the caller promises `i < len`.
+            unsafe { *v.get_unchecked_mut(i) = item }
+        })
     }
 
     #[inline(always)]

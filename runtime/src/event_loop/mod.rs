@@ -43,7 +43,7 @@ use std::future::Future;
 use std::io;
 use std::pin::pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 pub use handle::{Handle, LoopClosed, RemoteTask};
@@ -454,7 +454,7 @@ impl Runtime {
         let core = &*self.core;
         let _enter = Enter::new(core).ok_or(AlreadyRunning(()))?;
         let mut future = pin!(future);
-        let waker = Waker::from(core.main.clone());
+        let waker = self::core::MainWake::waker(&core.main);
         let mut cx = Context::from_waker(&waker);
         core.in_block_on.set(true);
         // Cleared on every exit, including a panic in the future or the policy check.

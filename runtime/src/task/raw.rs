@@ -6,11 +6,12 @@
 use std::any::Any;
 use std::cell::{Cell, UnsafeCell};
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::{self, NonNull};
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
 use super::refcount::RefCount;
 use super::{TaskError, TaskId};
@@ -18,7 +19,8 @@ use crate::event_loop::shared::Shared;
 
 /// In the ready queue (a loop-local owner, R2).
 pub(crate) const SCHEDULED: u32 = 1 << 0;
-/// Inside `poll` right now.
+/// Inside `poll` right now, or having its future dropped by the loop (a loop-local owner,
+/// R2: it holds a task that is not registered yet).
 pub(crate) const RUNNING: u32 = 1 << 1;
 /// The future is gone; the stage holds the output (or it was taken).
 pub(crate) const COMPLETE: u32 = 1 << 2;
@@ -26,7 +28,8 @@ pub(crate) const COMPLETE: u32 = 1 << 2;
 pub(crate) const CANCELLED: u32 = 1 << 3;
 /// The `Task<T>` handle is alive (a loop-local owner, R2).
 pub(crate) const HANDLE: u32 = 1 << 4;
-/// Listed in the loop's registry of live tasks (a loop-local owner, R2).
+/// Listed in the loop's registry of tasks that wait (a loop-local owner, R2): set when a
+/// poll first returns `Pending`, cleared when the task completes.
 pub(crate) const REGISTERED: u32 = 1 << 5;
 /// The handle took the output out of the stage.
 pub(crate) const TAKEN: u32 = 1 << 6;
@@ -45,7 +48,7 @@ pub(crate) const NOTE_LOCAL: u32 = NOTE_LOCAL_MAX << NOTE_LOCAL_SHIFT;
 pub(crate) const NOTE_BITS: u32 = NOTE_LABELS | NOTE_LOCAL;
 
 /// The loop-local owners. While any of these bits is set, the group holds one reference.
-pub(crate) const LOCAL_OWNERS: u32 = SCHEDULED | HANDLE | REGISTERED;
+pub(crate) const LOCAL_OWNERS: u32 = SCHEDULED | RUNNING | HANDLE | REGISTERED;
 
 /// The fixed part of every task. Fields marked "loop thread" are touched only by the
 /// thread that runs the task's loop (R1); `refs` is the only field other threads touch.
@@ -56,7 +59,8 @@ pub(crate) struct Header {
     refs: RefCount,
     /// Loop thread: the state bits above.
     pub(crate) state: Cell<u32>,
-    /// Loop thread: position in the loop's registry while `REGISTERED`.
+    /// Loop thread: position in the loop's registry while `REGISTERED` (the registry
+    /// entry holds the last poll's time and wait note, see `Core::park`).
     pub(crate) index: Cell<u32>,
     /// Loop thread: how many times the future was polled (wraps; for task dumps).
     pub(crate) polls: Cell<u32>,
@@ -64,15 +68,10 @@ pub(crate) struct Header {
     vtable: &'static Vtable,
     /// The loop's shared state: where cross-thread wakes go (R5). Immutable.
     pub(crate) shared: Arc<Shared>,
-    /// Loop thread: the waker of whoever awaits the `Task<T>` handle.
-    pub(crate) join_waker: UnsafeCell<Option<Waker>>,
+    /// Loop thread: the waker of whoever awaits the `Task<T>` handle, in one word.
+    join_waker: JoinWaker,
     /// Immutable: the task's id, unique within its loop.
     pub(crate) id: TaskId,
-    /// Loop thread: the first wait label of the last poll, encoded (`dump::Label`);
-    /// valid while the state's `NOTE_LABELS` bits are set.
-    pub(crate) note: Cell<u64>,
-    /// Loop thread: the loop's coarse clock (ns since the loop started) at the last poll.
-    pub(crate) last_poll: Cell<u64>,
     /// Where the task was spawned (`#[track_caller]`), for dumps and slow-poll reports.
     pub(crate) location: &'static std::panic::Location<'static>,
 }
@@ -86,20 +85,37 @@ struct Vtable {
     dealloc: unsafe fn(NonNull<Header>),
 }
 
+/// Where the stage is, in the state word (bits 16-18): what [`Stage`] holds. Written
+/// only by the stage functions below, which read the state afresh, and kept by every
+/// other writer of the state (they all change single bits of the value they read).
+const STAGE_SHIFT: u32 = 16;
+const STAGE_MASK: u32 = 0b111 << STAGE_SHIFT;
+/// The stage holds the future.
+const STAGE_RUNNING: u32 = 0;
+/// The stage holds the output value.
+const STAGE_FINISHED: u32 = 1 << STAGE_SHIFT;
+/// The stage holds a panic's payload.
+const STAGE_PANICKED: u32 = 2 << STAGE_SHIFT;
+/// The future was dropped by a cancellation; the stage holds nothing.
+const STAGE_CANCELLED: u32 = 3 << STAGE_SHIFT;
+/// The outcome was taken or dropped; the stage holds nothing.
+const STAGE_TAKEN: u32 = 4 << STAGE_SHIFT;
+
 #[repr(C)]
 struct TaskCell<F: Future> {
     header: Header,
     stage: UnsafeCell<Stage<F>>,
 }
 
-/// The future, then the outcome. A panic payload is boxed twice so that it takes one
-/// word: a task whose future and output are small fits in 88 bytes.
-enum Stage<F: Future> {
-    Running(F),
-    Finished(F::Output),
-    Panicked(Box<Payload>),
-    Cancelled,
-    Taken,
+/// The future, then the outcome: a union whose tag is in the state word (`STAGE_*`), so
+/// that it takes no word of its own (an enum's tag costs 8 bytes when the future has no
+/// niche, as async blocks do not). A panic payload is boxed twice so that it takes one
+/// word: a task whose future and output are small fits in 72 bytes (an 80-byte malloc
+/// chunk).
+union Stage<F: Future> {
+    running: ManuallyDrop<F>,
+    finished: ManuallyDrop<F::Output>,
+    panicked: ManuallyDrop<Box<Payload>>,
 }
 
 type Payload = Box<dyn Any + Send>;
@@ -122,7 +138,8 @@ impl TaskRef {
         self.0 == NonNull::dangling()
     }
 
-    /// Allocates a task in state `HANDLE | REGISTERED` with one reference (the local group).
+    /// Allocates a task in state `HANDLE | SCHEDULED` (the caller queues it) with one
+    /// reference (the local group). It is registered if it ever waits.
     pub(crate) fn allocate<F: Future + 'static>(
         future: F,
         id: TaskId,
@@ -131,7 +148,7 @@ impl TaskRef {
         location: &'static std::panic::Location<'static>,
     ) -> TaskRef {
         let layout = std::alloc::Layout::new::<TaskCell<F>>();
-        // SAFETY: the layout is not zero-sized (the header alone is 80 bytes).
+        // SAFETY: the layout is not zero-sized (the header alone is 56 bytes).
         let cell = unsafe { std::alloc::alloc(layout) } as *mut TaskCell<F>;
         let Some(cell) = NonNull::new(cell) else {
             std::alloc::handle_alloc_error(layout)
@@ -139,7 +156,7 @@ impl TaskRef {
         let value = TaskCell {
             header: Header {
                 refs: RefCount::new(1),
-                state: Cell::new(HANDLE | REGISTERED | if named { NAMED } else { 0 }),
+                state: Cell::new(HANDLE | SCHEDULED | if named { NAMED } else { 0 }),
                 index: Cell::new(0),
                 polls: Cell::new(0),
                 vtable: &Vtable {
@@ -151,13 +168,13 @@ impl TaskRef {
                     dealloc: dealloc_cell::<F>,
                 },
                 shared,
-                join_waker: UnsafeCell::new(None),
+                join_waker: JoinWaker::new(),
                 id,
-                note: Cell::new(0),
-                last_poll: Cell::new(0),
                 location,
             },
-            stage: UnsafeCell::new(Stage::Running(future)),
+            stage: UnsafeCell::new(Stage {
+                running: ManuallyDrop::new(future),
+            }),
         };
         // SAFETY: freshly allocated with this type's layout; written once, before any use.
         unsafe { cell.as_ptr().write(value) };
@@ -297,16 +314,14 @@ impl TaskRef {
     }
 
     /// The join waker slot. Loop thread only (R1).
+    #[inline]
     pub(crate) fn take_join_waker(self) -> Option<Waker> {
-        // SAFETY: R1: only the loop thread touches `join_waker`, and never re-entrantly.
-        unsafe { (*self.header().join_waker.get()).take() }
+        self.header().join_waker.take()
     }
 
     /// Looks at the join waker. Loop thread only (R1).
     pub(crate) fn with_join_waker<R>(self, f: impl FnOnce(Option<&Waker>) -> R) -> R {
-        // SAFETY: R1, as in `take_join_waker`; `f` only reads the waker.
-        let slot = unsafe { &*self.header().join_waker.get() };
-        f(slot.as_ref())
+        self.header().join_waker.with(f)
     }
 
     /// The reference count now (for the deadlock proof; exact only when no other thread
@@ -316,13 +331,123 @@ impl TaskRef {
     }
 
     /// Stores `w` as the join waker unless an equivalent one is already there.
+    #[inline]
     pub(crate) fn set_join_waker(self, w: &Waker) {
-        // SAFETY: R1, as in `take_join_waker`.
-        let slot = unsafe { &mut *self.header().join_waker.get() };
-        match slot {
-            Some(old) if old.will_wake(w) => {}
-            _ => *slot = Some(w.clone()),
+        self.header().join_waker.set(w)
+    }
+}
+
+/// The join waker in one word (it keeps the header at 56 bytes; BENCHMARKS, issue 15):
+/// null when there is none; otherwise an owned waker's data pointer with, in its two low
+/// bits, the index of its vtable in [`known_vtables`], or [`JOIN_BOXED`] for any other
+/// waker, which is kept whole in a `Box`. Loop thread only (R1): a `Cell`, never
+/// borrowed across a call that could reach the slot again.
+struct JoinWaker(Cell<*const ()>);
+
+/// The tag of a waker kept in a `Box<Waker>`.
+const JOIN_BOXED: usize = 3;
+const JOIN_TAG: usize = 3;
+
+/// The runtime's own waker vtables, whose wakers a join slot keeps as a bare data pointer:
+/// a task's (a task awaiting a task), a `ReadySet` member's (`gather`, `wait`,
+/// `as_completed`) and main's. Their data pointers are all at least 4-aligned (a task
+/// header, a `Member`, an `Arc<MainWake>`'s value), which `set` checks anyway.
+#[inline(always)]
+fn known_vtables() -> [&'static RawWakerVTable; 3] {
+    [
+        &super::waker::VTABLE,
+        &crate::combine::ready_set::VTABLE,
+        &crate::event_loop::core::MAIN_VTABLE,
+    ]
+}
+
+impl JoinWaker {
+    fn new() -> JoinWaker {
+        JoinWaker(Cell::new(ptr::null()))
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.get().is_null()
+    }
+
+    /// Stores a clone of `w` unless the slot holds a waker that wakes the same task.
+    #[inline]
+    fn set(&self, w: &Waker) {
+        let word = self.0.get();
+        if !word.is_null() && self.with(|old| old.is_some_and(|old| old.will_wake(w))) {
+            return;
         }
+        let old = self.take();
+        let new = w.clone();
+        let (data, vtable) = (new.data(), new.vtable());
+        let kinds = known_vtables();
+        let tag = kinds.iter().position(|k| ptr::eq(*k, vtable));
+        let word = match tag {
+            Some(tag) if data.addr() & JOIN_TAG == 0 && !data.is_null() => {
+                // The slot now owns the clone's count; `take` rebuilds the waker.
+                std::mem::forget(new);
+                data.map_addr(|a| a | tag)
+            }
+            _ => {
+                let boxed = Box::into_raw(Box::new(new)) as *const ();
+                boxed.map_addr(|a| a | JOIN_BOXED)
+            }
+        };
+        self.0.set(word);
+        // Dropped last: a waker's drop may be user code (R1: nothing here is borrowed).
+        drop(old);
+    }
+
+    /// Takes the waker out, leaving the slot empty.
+    #[inline]
+    fn take(&self) -> Option<Waker> {
+        let word = self.0.replace(ptr::null());
+        if word.is_null() {
+            return None;
+        }
+        // SAFETY: `word` came from `set`, which gave the slot ownership of the waker it
+        // encodes; the slot is now empty, so it is rebuilt exactly once.
+        Some(unsafe { decode(word) })
+    }
+
+    /// Calls `f` with the waker in the slot, if any (borrowed: `f` must not touch the slot).
+    fn with<R>(&self, f: impl FnOnce(Option<&Waker>) -> R) -> R {
+        let word = self.0.get();
+        if word.is_null() {
+            return f(None);
+        }
+        let data = word.map_addr(|a| a & !JOIN_TAG);
+        let tag = word.addr() & JOIN_TAG;
+        if tag == JOIN_BOXED {
+            // SAFETY: `set` made this pointer with `Box::into_raw` of a `Box<Waker>` the
+            // slot still owns; `f` only borrows it.
+            return f(Some(unsafe { &*(data as *const Waker) }));
+        }
+        // SAFETY: `set` forgot a waker with this data pointer and this vtable (the tag is
+        // its index); the rebuilt waker is not dropped (`ManuallyDrop`), so the slot keeps
+        // the count it owns.
+        let w = std::mem::ManuallyDrop::new(unsafe {
+            Waker::from_raw(RawWaker::new(data, known_vtables()[tag]))
+        });
+        f(Some(&w))
+    }
+}
+
+/// Rebuilds the waker a join slot's word encodes.
+///
+/// # Safety
+/// `word` is non-null and came from `JoinWaker::set`; the caller decides who owns the
+/// result (it carries the count, or the box, the slot held).
+unsafe fn decode(word: *const ()) -> Waker {
+    let tag = word.addr() & JOIN_TAG;
+    let data = word.map_addr(|a| a & !JOIN_TAG);
+    if tag == JOIN_BOXED {
+        // SAFETY: `set` made this pointer with `Box::into_raw` of a `Box<Waker>`.
+        *unsafe { Box::from_raw(data as *mut Waker) }
+    } else {
+        // SAFETY: `set` forgot a waker with this data pointer and this vtable (the tag is
+        // its index), so rebuilding it restores that waker and the count it owned.
+        unsafe { Waker::from_raw(RawWaker::new(data, known_vtables()[tag])) }
     }
 }
 
@@ -331,42 +456,89 @@ fn catch<R>(f: impl FnOnce() -> R) -> Result<R, Box<dyn Any + Send>> {
     catch_unwind(AssertUnwindSafe(f))
 }
 
+/// The stage's tag (`STAGE_*`).
+#[inline(always)]
+fn stage_of(header: &Header) -> u32 {
+    header.state.get() & STAGE_MASK
+}
+
+/// Sets the stage's tag, keeping the other state bits.
+#[inline(always)]
+fn set_stage(header: &Header, tag: u32) {
+    header.state.set((header.state.get() & !STAGE_MASK) | tag);
+}
+
+/// Writes the outcome into a stage that holds nothing (the future was just dropped or
+/// forgotten) and tags it.
+///
+/// # Safety
+/// `stage` is the cell's stage, holding nothing that still needs a drop; loop thread.
+#[inline(always)]
+unsafe fn store_outcome<F: Future>(
+    header: &Header,
+    stage: *mut Stage<F>,
+    outcome: Result<F::Output, Box<Payload>>,
+) {
+    // SAFETY: the caller guarantees the stage is free to overwrite; the tag written next
+    // says which field is live.
+    unsafe {
+        match outcome {
+            Ok(v) => {
+                ptr::write(
+                    stage,
+                    Stage {
+                        finished: ManuallyDrop::new(v),
+                    },
+                );
+                set_stage(header, STAGE_FINISHED);
+            }
+            Err(p) => {
+                ptr::write(
+                    stage,
+                    Stage {
+                        panicked: ManuallyDrop::new(p),
+                    },
+                );
+                set_stage(header, STAGE_PANICKED);
+            }
+        }
+    }
+}
+
 /// # Safety
 /// `ptr` is a live `TaskCell<F>` in stage `Running`, on its loop thread (R1, R4).
 unsafe fn poll<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> Poll<()> {
     let cell = ptr.cast::<TaskCell<F>>();
-    // SAFETY: the caller guarantees the cell is live and that nobody else borrows the stage.
-    let stage = unsafe { &mut *cell.as_ref().stage.get() };
-    let Stage::Running(fut) = stage else {
-        unreachable!("a completed task was polled")
-    };
-    let fut: *mut F = fut;
-    // SAFETY: the future lives in the heap cell and is never moved until dropped in place (R4).
+    // SAFETY: the caller guarantees the cell is live; loop thread (R1).
+    let (header, stage) = unsafe { (&cell.as_ref().header, cell.as_ref().stage.get()) };
+    debug_assert_eq!(
+        stage_of(header),
+        STAGE_RUNNING,
+        "a completed task was polled"
+    );
+    // `ManuallyDrop<F>` has `F`'s layout, so the field's address is the future's.
+    let fut = stage as *mut F;
+    // SAFETY: the stage holds the future (the caller's promise); it lives in the heap cell
+    // and is never moved until dropped in place (R4); nobody else borrows it.
     let pinned = unsafe { Pin::new_unchecked(&mut *fut) };
-    let result = match catch(|| pinned.poll(cx)) {
+    let outcome = match catch(|| pinned.poll(cx)) {
         Ok(Poll::Pending) => return Poll::Pending,
-        Ok(Poll::Ready(v)) => Stage::Finished(v),
-        Err(payload) => Stage::Panicked(Box::new(payload)),
+        Ok(Poll::Ready(v)) => Ok(v),
+        Err(payload) => Err(Box::new(payload)),
     };
-    if !std::mem::needs_drop::<F>() {
-        // Nothing to drop (no destructor can panic): overwrite the stage in place.
-        // SAFETY: the future has no drop glue, so forgetting it is dropping it (R4).
-        unsafe { ptr::write(stage, result) };
-        return Poll::Ready(());
-    }
-    // SAFETY: drop the finished future in place (R4; the stage is `Running`, so the future
-    // is all it holds), then overwrite the stage without dropping it again.
-    let dropped = catch(|| unsafe { ptr::drop_in_place(fut) });
-    let result = match dropped {
-        Ok(()) => result,
-        Err(payload) => {
+    if std::mem::needs_drop::<F>() {
+        // SAFETY: drop the finished future in place (R4); it is not touched again.
+        if let Err(payload) = catch(|| unsafe { ptr::drop_in_place(fut) }) {
             // The output is lost to the panic in the future's drop; drop it quietly.
-            let _ = catch(move || drop(result));
-            Stage::Panicked(Box::new(payload))
+            let _ = catch(move || drop(outcome));
+            // SAFETY: the future is gone; the stage is free.
+            unsafe { store_outcome::<F>(header, stage, Err(Box::new(payload))) };
+            return Poll::Ready(());
         }
-    };
-    // SAFETY: the old stage was dropped just above.
-    unsafe { ptr::write(stage, result) };
+    }
+    // SAFETY: the future was dropped above or has no drop glue (forgetting it is
+    // dropping it, R4); the stage is free.
+    unsafe { store_outcome::<F>(header, stage, outcome) };
     Poll::Ready(())
 }
 
@@ -375,15 +547,14 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> Poll<()
 unsafe fn cancel<F: Future>(ptr: NonNull<Header>) {
     let cell = ptr.cast::<TaskCell<F>>();
     // SAFETY: as in `poll`.
-    let stage = unsafe { &mut *cell.as_ref().stage.get() };
-    debug_assert!(matches!(stage, Stage::Running(_)));
-    // SAFETY: drop the future in place (R4), then overwrite without a second drop.
-    let result = match catch(|| unsafe { ptr::drop_in_place(stage as *mut Stage<F>) }) {
-        Ok(()) => Stage::Cancelled,
-        Err(payload) => Stage::Panicked(Box::new(payload)),
-    };
-    // SAFETY: the old stage was dropped just above.
-    unsafe { ptr::write(stage, result) };
+    let (header, stage) = unsafe { (&cell.as_ref().header, cell.as_ref().stage.get()) };
+    debug_assert_eq!(stage_of(header), STAGE_RUNNING);
+    // SAFETY: drop the future in place (R4); it is not touched again.
+    match catch(|| unsafe { ptr::drop_in_place(stage as *mut F) }) {
+        Ok(()) => set_stage(header, STAGE_CANCELLED),
+        // SAFETY: the future is gone; the stage is free.
+        Err(payload) => unsafe { store_outcome::<F>(header, stage, Err(Box::new(payload))) },
+    }
 }
 
 /// # Safety
@@ -391,14 +562,15 @@ unsafe fn cancel<F: Future>(ptr: NonNull<Header>) {
 unsafe fn read_output<F: Future>(ptr: NonNull<Header>, dst: *mut ()) {
     let cell = ptr.cast::<TaskCell<F>>();
     // SAFETY: as in `poll`.
-    let stage = unsafe { &mut *cell.as_ref().stage.get() };
-    // The common case, a returned value, without moving the whole stage around.
-    if let Stage::Finished(v) = stage {
-        // SAFETY: the value is moved out once: the stage is overwritten (without a drop)
-        // right after, and the caller passes a pointer of exactly this type, uninitialised.
+    let (header, stage) = unsafe { (&cell.as_ref().header, cell.as_ref().stage.get()) };
+    // The common case, a returned value.
+    if stage_of(header) == STAGE_FINISHED {
+        // SAFETY: the tag says the stage holds the output; it is moved out once (the tag
+        // becomes `TAKEN` right after), and the caller passes a pointer of exactly this
+        // type, uninitialised.
         unsafe {
-            let v = ptr::read(v);
-            ptr::write(stage, Stage::Taken);
+            let v = ptr::read(stage as *const F::Output);
+            set_stage(header, STAGE_TAKEN);
             ptr::write(dst as *mut Result<F::Output, TaskError>, Ok(v));
         }
         return;
@@ -416,14 +588,17 @@ unsafe fn read_output<F: Future>(ptr: NonNull<Header>, dst: *mut ()) {
 unsafe fn read_failure<F: Future>(ptr: NonNull<Header>, dst: *mut ()) {
     let cell = ptr.cast::<TaskCell<F>>();
     // SAFETY: as in `poll`.
-    let (stage, id) = unsafe { (&mut *cell.as_ref().stage.get(), cell.as_ref().header.id) };
-    let out = match std::mem::replace(stage, Stage::Taken) {
-        Stage::Panicked(p) => Err(TaskError::panic(id, *p)),
-        Stage::Cancelled => Err(TaskError::cancelled(id)),
-        Stage::Finished(_) | Stage::Running(_) | Stage::Taken => {
-            unreachable!("task output read before completion or twice")
+    let (header, stage) = unsafe { (&cell.as_ref().header, cell.as_ref().stage.get()) };
+    let out = match stage_of(header) {
+        STAGE_PANICKED => {
+            // SAFETY: the tag says the stage holds the payload; moved out once.
+            let p = unsafe { ptr::read(stage as *const Box<Payload>) };
+            Err(TaskError::panic(header.id, *p))
         }
+        STAGE_CANCELLED => Err(TaskError::cancelled(header.id)),
+        _ => unreachable!("task output read before completion or twice"),
     };
+    set_stage(header, STAGE_TAKEN);
     // SAFETY: the caller passes a pointer of exactly this type, uninitialised.
     unsafe { ptr::write(dst as *mut Result<F::Output, TaskError>, out) }
 }
@@ -443,14 +618,15 @@ pub(crate) enum Peek {
 /// The cell is complete; loop thread.
 unsafe fn peek_output<F: Future>(ptr: NonNull<Header>) -> Peek {
     let cell = ptr.cast::<TaskCell<F>>();
-    // SAFETY: as in `poll`; only a shared borrow of the stage is taken.
-    let stage = unsafe { &*cell.as_ref().stage.get() };
-    match stage {
-        Stage::Finished(v) => Peek::Finished(v as *const F::Output as *const ()),
-        Stage::Panicked(p) => Peek::Panicked(&***p as *const (dyn Any + Send)),
-        Stage::Cancelled => Peek::Cancelled,
-        Stage::Taken => Peek::Taken,
-        Stage::Running(_) => unreachable!("peek_output on a running task"),
+    // SAFETY: as in `poll`; only shared borrows of the stage are taken.
+    let (header, stage) = unsafe { (&cell.as_ref().header, cell.as_ref().stage.get()) };
+    match stage_of(header) {
+        STAGE_FINISHED => Peek::Finished(stage as *const F::Output as *const ()),
+        // SAFETY: the tag says the stage holds the payload.
+        STAGE_PANICKED => Peek::Panicked(unsafe { &***(stage as *const Box<Payload>) }),
+        STAGE_CANCELLED => Peek::Cancelled,
+        STAGE_TAKEN => Peek::Taken,
+        _ => unreachable!("peek_output on a running task"),
     }
 }
 
@@ -459,12 +635,23 @@ unsafe fn peek_output<F: Future>(ptr: NonNull<Header>) -> Peek {
 unsafe fn drop_output<F: Future>(ptr: NonNull<Header>) -> Option<Box<dyn Any + Send>> {
     let cell = ptr.cast::<TaskCell<F>>();
     // SAFETY: as in `poll`.
-    let stage = unsafe { &mut *cell.as_ref().stage.get() };
-    match std::mem::replace(stage, Stage::Taken) {
-        Stage::Panicked(p) => Some(*p),
-        Stage::Finished(v) => catch(move || drop(v)).err(),
-        Stage::Cancelled | Stage::Taken => None,
-        Stage::Running(_) => unreachable!("drop_output on a running task"),
+    let (header, stage) = unsafe { (&cell.as_ref().header, cell.as_ref().stage.get()) };
+    let tag = stage_of(header);
+    match tag {
+        STAGE_FINISHED | STAGE_PANICKED | STAGE_CANCELLED | STAGE_TAKEN => {}
+        _ => unreachable!("drop_output on a running task"),
+    }
+    // Marked empty before the value's drop runs (user code).
+    set_stage(header, STAGE_TAKEN);
+    match tag {
+        STAGE_FINISHED => {
+            // SAFETY: the tag said the stage held the output; moved out once.
+            let v = unsafe { ptr::read(stage as *const F::Output) };
+            catch(move || drop(v)).err()
+        }
+        // SAFETY: the tag said the stage held the payload; moved out once.
+        STAGE_PANICKED => Some(*unsafe { ptr::read(stage as *const Box<Payload>) }),
+        _ => None,
     }
 }
 
@@ -474,15 +661,15 @@ unsafe fn dealloc_cell<F: Future>(ptr: NonNull<Header>) {
     let cell = ptr.cast::<TaskCell<F>>().as_ptr();
     // SAFETY: the cell came from `alloc` with this layout in `allocate`, and nobody else
     // refers to it.
-    // By R3 the stage holds nothing to drop (`Taken` or `Cancelled`) and the join waker
+    // By R3 the stage holds nothing to drop (`TAKEN` or `CANCELLED`) and the join waker
     // was taken when the task completed (it is never set after), so the header's
     // `Arc<Shared>` is all that needs dropping before the memory goes back.
     unsafe {
         debug_assert!(matches!(
-            *(*cell).stage.get(),
-            Stage::Taken | Stage::Cancelled
+            stage_of(&(*cell).header),
+            STAGE_TAKEN | STAGE_CANCELLED
         ));
-        debug_assert!((*(*cell).header.join_waker.get()).is_none());
+        debug_assert!((*cell).header.join_waker.is_empty());
         ptr::drop_in_place(ptr::addr_of_mut!((*cell).header.shared));
         std::alloc::dealloc(cell as *mut u8, std::alloc::Layout::new::<TaskCell<F>>());
     }
@@ -492,16 +679,20 @@ unsafe fn dealloc_cell<F: Future>(ptr: NonNull<Header>) {
 mod size_tests {
     use super::*;
 
-    /// Locks the memory budget per task: a task with a small future and output is one
-    /// 96-byte block (a 112-byte malloc chunk): 80 bytes of bookkeeping, of which the
-    /// poll count, the last poll's time, the wait note and the spawn location serve task
-    /// dumps and slow-poll reports.
+    /// Locks the memory budget per task: a task with a small future and output (the
+    /// floor's spawn-join task, `async move { i }`) is one 72-byte block, an 80-byte malloc
+    /// chunk: 56 bytes of header, of which the poll count, the spawn location and the
+    /// registry index serve task dumps and slow-poll reports (the rest of their
+    /// bookkeeping is kept only for tasks that wait, in the registry).
     #[test]
     #[cfg(target_pointer_width = "64")]
     fn task_block_stays_small() {
-        type F = std::future::Ready<()>;
-        assert_eq!(std::mem::size_of::<Header>(), 80);
-        assert_eq!(std::mem::size_of::<Stage<F>>(), 16);
-        assert_eq!(std::mem::size_of::<TaskCell<F>>(), 96);
+        fn cell_size<F: Future>(_: &F) -> usize {
+            std::mem::size_of::<TaskCell<F>>()
+        }
+        let i = 7usize;
+        assert_eq!(std::mem::size_of::<Header>(), 56);
+        assert_eq!(cell_size(&async move { i }), 56 + 16);
+        assert_eq!(cell_size(&std::future::ready(())), 56 + 8);
     }
 }

@@ -10,7 +10,8 @@ use std::task::{RawWaker, RawWakerVTable, Waker};
 use super::raw::TaskRef;
 use crate::event_loop::context;
 
-static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake_by_ref, drop_waker);
+pub(crate) static VTABLE: RawWakerVTable =
+    RawWakerVTable::new(clone, wake, wake_by_ref, drop_waker);
 
 /// A waker that borrows the task's reference instead of owning one: used for polls,
 /// where the loop's own ownership keeps the task alive. Never drop it as a `Waker`.
