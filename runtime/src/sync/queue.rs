@@ -428,6 +428,7 @@ impl<S: Store> Unpin for Put<'_, S> {}
 impl<S: Store> Future for Put<'_, S> {
     type Output = Result<(), PutError<S::Item>>;
 
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         let mut g = this.queue.inner.borrow_mut();
@@ -484,6 +485,7 @@ impl<S: Store> Unpin for Get<'_, S> {}
 impl<S: Store> Future for Get<'_, S> {
     type Output = Result<S::Item, GetError>;
 
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         let mut g = this.queue.inner.borrow_mut();

@@ -5,16 +5,19 @@
 //! - **R1 Threads.** A task's future, its output and every header field except the
 //!   reference count are touched only by the thread that runs the task's loop. `Task<T>`
 //!   is `!Send`, so its handle lives on that thread too.
-//! - **R2 Ownership.** The loop-local owners are three state bits: `HANDLE` (the `Task<T>`
-//!   is alive), `REGISTERED` (the future is alive and listed in the loop's registry) and
-//!   `SCHEDULED` (the task is in the ready queue). Together they hold *one* reference in
-//!   the atomic count, taken at spawn and released when the last bit clears, so the local
-//!   bookkeeping needs no atomic operation. Every `Waker` clone and every cross-thread wake
-//!   in flight holds one more reference. Queue entries and borrowed wakers hold none: they
-//!   are covered by the `SCHEDULED` and `REGISTERED` bits.
-//! - **R3 Freeing.** `REGISTERED` clears only after the future was dropped, and `HANDLE`
-//!   only after the output was taken or dropped, so when the count reaches zero (on any
-//!   thread) only memory remains to free.
+//! - **R2 Ownership.** The loop-local owners are four state bits: `HANDLE` (the `Task<T>`
+//!   is alive), `SCHEDULED` (the task is in the ready queue), `RUNNING` (the loop is
+//!   polling it or dropping its future) and `REGISTERED` (it waited, and is listed in the
+//!   loop's registry until it completes; a task is registered when a poll first returns
+//!   `Pending`). Together they hold *one* reference in the atomic count, taken at spawn
+//!   and released when the last bit clears, so the local bookkeeping needs no atomic
+//!   operation. Every `Waker` clone and every cross-thread wake in flight holds one more
+//!   reference. Queue entries, registry entries and borrowed wakers hold none: they are
+//!   covered by the `SCHEDULED`, `REGISTERED` and `RUNNING` bits.
+//! - **R3 Freeing.** The loop drops the future before it releases its last hold
+//!   (`REGISTERED`, `RUNNING` or `SCHEDULED`) on a task whose future is alive, and `HANDLE`
+//!   clears only after the output was taken or dropped, so when the count reaches zero (on
+//!   any thread) only memory remains to free.
 //! - **R4 Pinning.** The future lives in the task's heap block and is dropped in place,
 //!   never moved. A panic in `poll` or in the future's `drop` is caught and becomes the
 //!   task's result.
