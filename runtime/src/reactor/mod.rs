@@ -18,7 +18,7 @@
 //!   `WouldBlock`, every readiness bit it waited for is cleared (readable, closed and
 //!   error), so a stale error or hang-up bit never makes the loop spin.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, RefCell, UnsafeCell};
 use std::io;
 use std::task::Waker;
 use std::time::Duration;
@@ -56,31 +56,47 @@ struct Parked {
 }
 
 impl Parked {
-    /// Adds `waker` unless a waker of the same task is parked already. The one-waiter
-    /// case stays inline (the socket hot path); a second waiter takes the cold path.
+    /// True if a waker that wakes the same task as `waker` is parked (`will_wake` only
+    /// compares pointers: no user code).
     #[inline(always)]
-    fn park(&mut self, waker: &Waker) {
+    fn holds(&self, waker: &Waker) -> bool {
         match &self.first {
-            None => self.first = Some(waker.clone()),
-            Some(w) if w.will_wake(waker) => {}
-            Some(_) => self.park_more(waker),
+            Some(w) if w.will_wake(waker) => true,
+            Some(_) => self.rest.iter().any(|w| w.will_wake(waker)),
+            None => false,
         }
     }
 
-    #[cold]
-    #[inline(never)]
-    fn park_more(&mut self, waker: &Waker) {
-        if !self.rest.iter().any(|w| w.will_wake(waker)) {
-            self.rest.push(waker.clone());
+    /// Adds `waker` unless a waker of the same task is parked already; gives it back
+    /// then, for the caller to drop outside the slab.
+    fn park(&mut self, waker: Waker) -> Option<Waker> {
+        if self.holds(&waker) {
+            return Some(waker);
         }
+        match self.first {
+            None => self.first = Some(waker),
+            Some(_) => self.rest.push(waker),
+        }
+        None
     }
 
     /// Moves every parked waker into `out`, oldest first, or wakes it on the spot (see
-    /// `task::waker::wake_or_collect`).
+    /// `task::waker::wake_or_collect`). The first waiter, when it is a task of this loop
+    /// and nothing is collected before it, is queued and stays parked: a task that finds
+    /// nothing parks again with the same waker, which then costs no clone (and its wake
+    /// no release); a task that moved on gets at most a spurious wake from the next event
+    /// (futures allow those), and the waker goes when the source does or another replaces
+    /// it.
     #[inline(always)]
     fn take_into(&mut self, out: &mut Vec<Waker>, local: &impl Fn(TaskRef) -> bool) {
-        if let Some(w) = self.first.take() {
-            crate::task::waker::wake_or_collect(w, out, local);
+        if let Some(w) = &self.first {
+            match crate::task::waker::as_task(w) {
+                Some(task) if out.is_empty() && local(task) => {}
+                _ => {
+                    let w = self.first.take().expect("just seen");
+                    crate::task::waker::wake_or_collect(w, out, local);
+                }
+            }
         }
         if !self.rest.is_empty() {
             self.take_rest(out);
@@ -101,11 +117,35 @@ impl Parked {
     }
 }
 
+/// What `ready_or_park` saw.
+enum Seen {
+    Ready,
+    Parked,
+    NotParked,
+}
+
+/// The slab of I/O slots, without `RefCell`'s flag: every visit is one closure of this
+/// module that only moves wakers in and out and reads or writes slot fields. It never
+/// clones, wakes or drops a waker (those run user code, which might come back to the
+/// reactor) and keeps no reference past the visit, so visits never overlap (IO3: loop
+/// thread only; `UnsafeCell` makes the reactor `!Sync`).
+struct Slots(UnsafeCell<Vec<IoSlot>>);
+
+impl Slots {
+    #[inline(always)]
+    fn with<R>(&self, f: impl FnOnce(&mut Vec<IoSlot>) -> R) -> R {
+        // SAFETY: see the type's comment: no other visit is in progress (visits do not
+        // call out, and the reactor is not shared across threads), so this `&mut` is the
+        // only reference to the vector while `f` runs.
+        f(unsafe { &mut *self.0.get() })
+    }
+}
+
 pub(crate) struct Reactor {
     poll: RefCell<Poll>,
     events: RefCell<Events>,
     registry: Registry,
-    slots: RefCell<Vec<IoSlot>>,
+    slots: Slots,
     free: RefCell<Vec<u32>>,
     count: Cell<usize>,
 }
@@ -133,7 +173,7 @@ impl Reactor {
                 poll: RefCell::new(poll),
                 events: RefCell::new(Events::with_capacity(events_capacity)),
                 registry,
-                slots: RefCell::new(Vec::new()),
+                slots: Slots(UnsafeCell::new(Vec::new())),
                 free: RefCell::new(Vec::new()),
                 count: Cell::new(0),
             },
@@ -167,9 +207,9 @@ impl Reactor {
         interest: Interest,
         counted: bool,
     ) -> io::Result<IoKey> {
-        let key = {
-            let mut slots = self.slots.borrow_mut();
-            let slot = match self.free.borrow_mut().pop() {
+        let free = self.free.borrow_mut().pop();
+        let key = self.slots.with(|slots| {
+            let slot = match free {
                 Some(i) => i,
                 None => {
                     slots.push(IoSlot::default());
@@ -181,7 +221,7 @@ impl Reactor {
             s.counted = counted;
             s.ready = 0;
             IoKey { slot, gen: s.gen }
-        };
+        });
         if let Err(e) = self.registry.register(source, key.token(), interest) {
             self.release(key);
             return Err(e);
@@ -220,8 +260,7 @@ impl Reactor {
 
     /// Frees the slot of `key`; `Some(counted)` if it was in use.
     fn release(&self, key: IoKey) -> Option<bool> {
-        let (r, w, counted) = {
-            let mut slots = self.slots.borrow_mut();
+        let (r, w, counted) = self.slots.with(|slots| {
             let s = slots.get_mut(key.slot as usize)?;
             if !s.used || s.gen != key.gen {
                 return None;
@@ -229,46 +268,78 @@ impl Reactor {
             s.used = false;
             s.gen = s.gen.wrapping_add(1);
             s.ready = 0;
-            (s.readers.take(), s.writers.take(), s.counted)
-        };
+            Some((s.readers.take(), s.writers.take(), s.counted))
+        })?;
         self.free.borrow_mut().push(key.slot);
         drop((r, w));
         Some(counted)
     }
 
-    /// The hot path of every socket operation, in one borrow: true if any of `want` is
-    /// set; otherwise stores `waker` as the reader (`write == false`) or writer and
-    /// returns false. A key whose slot was reused reports not ready and stores nothing.
+    /// The hot path of every socket operation: true if any of `want` is set; otherwise
+    /// parks `waker` as a reader (`write == false`) or writer and returns false. A key
+    /// whose slot was reused reports not ready and stores nothing. The slab is visited
+    /// once when the waker is parked already (a task that parks again); a new waker is
+    /// cloned between two visits (a foreign waker's clone is user code).
     #[inline]
     pub(crate) fn ready_or_park(&self, key: IoKey, want: u8, write: bool, waker: &Waker) -> bool {
-        let mut slots = self.slots.borrow_mut();
-        let Some(s) = slots.get_mut(key.slot as usize) else {
-            return false;
-        };
-        if s.gen != key.gen {
-            return false;
+        let seen = self.slots.with(|slots| {
+            let Some(s) = slots.get_mut(key.slot as usize) else {
+                return Seen::Parked;
+            };
+            if s.gen != key.gen {
+                return Seen::Parked;
+            }
+            if s.ready & want != 0 {
+                return Seen::Ready;
+            }
+            let parked = if write { &s.writers } else { &s.readers };
+            if parked.holds(waker) {
+                Seen::Parked
+            } else {
+                Seen::NotParked
+            }
+        });
+        match seen {
+            Seen::Ready => true,
+            Seen::Parked => false,
+            Seen::NotParked => {
+                self.park(key, write, waker.clone());
+                false
+            }
         }
-        if s.ready & want != 0 {
-            return true;
-        }
-        // IO4: parked beside any other waiter (nothing is replaced, so nothing is dropped
-        // inside the borrow).
-        if write {
-            s.writers.park(waker);
-        } else {
-            s.readers.park(waker);
-        }
-        false
+    }
+
+    /// Parks `waker` (a clone `ready_or_park` made) beside any other waiter (IO4).
+    #[inline(never)]
+    fn park(&self, key: IoKey, write: bool, waker: Waker) {
+        let unused = self.slots.with(|slots| {
+            let Some(s) = slots
+                .get_mut(key.slot as usize)
+                .filter(|s| s.gen == key.gen)
+            else {
+                return Some(waker);
+            };
+            let parked = if write {
+                &mut s.writers
+            } else {
+                &mut s.readers
+            };
+            parked.park(waker)
+        });
+        // Dropped outside the slab (a waker's drop may be user code).
+        drop(unused);
     }
 
     /// Clears readiness bits after an operation returned `WouldBlock` (IO2).
+    #[inline]
     pub(crate) fn clear(&self, key: IoKey, bits: u8) {
-        let mut slots = self.slots.borrow_mut();
-        if let Some(s) = slots.get_mut(key.slot as usize) {
-            if s.gen == key.gen {
-                s.ready &= !bits;
+        self.slots.with(|slots| {
+            if let Some(s) = slots.get_mut(key.slot as usize) {
+                if s.gen == key.gen {
+                    s.ready &= !bits;
+                }
             }
-        }
+        })
     }
 
     /// Waits for events at most `timeout` and moves the wakers to wake into `out`.
@@ -286,7 +357,21 @@ impl Reactor {
             }
             return;
         }
-        let mut slots = self.slots.borrow_mut();
+        self.slots
+            .with(|slots| self.dispatch(&events, slots, out, &local));
+    }
+
+    /// Sets the readiness of the sources `events` name and wakes (or collects) their
+    /// waiters. Runs inside the slab's visit: it only moves wakers, and queues tasks of
+    /// this loop (`wake_or_collect`; no user code).
+    #[inline(always)]
+    fn dispatch(
+        &self,
+        events: &Events,
+        slots: &mut [IoSlot],
+        out: &mut Vec<Waker>,
+        local: &impl Fn(TaskRef) -> bool,
+    ) {
         for ev in events.iter() {
             let token = ev.token();
             if token == WAKE_TOKEN {
@@ -318,22 +403,22 @@ impl Reactor {
             }
             s.ready |= bits;
             if bits & (READABLE | READ_CLOSED | ERROR) != 0 {
-                s.readers.take_into(out, &local);
+                s.readers.take_into(out, local);
             }
             if bits & (WRITABLE | WRITE_CLOSED | ERROR) != 0 {
-                s.writers.take_into(out, &local);
+                s.writers.take_into(out, local);
             }
         }
     }
 
     /// Drops every stored waker (teardown).
     pub(crate) fn clear_all(&self) {
-        let old: Vec<_> = self
-            .slots
-            .borrow_mut()
-            .iter_mut()
-            .flat_map(|s| [s.readers.take(), s.writers.take()])
-            .collect();
+        let old: Vec<_> = self.slots.with(|slots| {
+            slots
+                .iter_mut()
+                .flat_map(|s| [s.readers.take(), s.writers.take()])
+                .collect()
+        });
         drop(old);
     }
 }
