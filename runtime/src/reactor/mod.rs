@@ -7,9 +7,10 @@
 //! - **IO2 Edge-triggered readiness.** An event sets readiness bits on the slot and wakes
 //!   the waiting reader and/or writer. The bits stay set until the user clears them after
 //!   an operation returned `WouldBlock` (see [`crate::io::Source::try_io`]).
-//! - **IO3 Loop thread only.** The slab is touched only on the loop thread; wakers
-//!   collected from events are woken after every borrow is released (task wakers of
-//!   this runtime, which run no user code, on the spot while nothing else is collected). A source dropped
+//! - **IO3 Loop thread only.** The slab is touched only on the loop thread, in visits
+//!   that never call out (`Slots`); wakers collected from events are woken after the
+//!   visit (task wakers of this runtime, which run no user code, on the spot while
+//!   nothing else is collected). A source dropped
 //!   (or `into_inner`'d) off its loop deregisters its descriptor through the loop's
 //!   `Registry` clone (thread-safe) and queues the release of its slot to the loop.
 //! - **IO4 Many waiters per direction.** Every task that waits to read (or to write) on
