@@ -6,6 +6,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use runtime::net::{UdpSocket, UnixDatagram};
+use runtime::sync::Event;
 
 /// Runs `f` on a fresh runtime in its own thread; fails (instead of hanging the suite)
 /// if it does not finish within 20 s, as a loop that spins never would.
@@ -185,6 +186,63 @@ fn many_tasks_sharing_a_socket_receive_every_datagram() {
             for r in receivers {
                 r.cancel();
             }
+        });
+    });
+}
+
+/// The first waiter of a direction stays parked across its wake when it is a task of
+/// the loop (it parks again for free). A task that moved on, or finished, must not hide
+/// a later waiter: the next task to wait is parked beside it and the next datagram
+/// reaches it; the stale one gets at most a spurious wake.
+#[test]
+fn a_waiter_that_moved_on_does_not_hide_the_next_one() {
+    within_20s("stale first waiter", || {
+        runtime::run(async {
+            let s = Rc::new(UdpSocket::bind("127.0.0.1:0").unwrap());
+            let addr = s.local_addr().unwrap();
+            let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            // `first` waits, is woken by a datagram, reads it, then waits on an event.
+            let (read, release) = (Rc::new(Event::new()), Rc::new(Event::new()));
+            let (s1, r, l) = (s.clone(), read.clone(), release.clone());
+            let first = runtime::spawn(async move {
+                let mut buf = [0u8; 16];
+                let (n, _) = s1.recv_from(&mut buf).await.unwrap();
+                r.set();
+                l.wait().await;
+                buf[..n].to_vec()
+            });
+            runtime::yield_now().await;
+            sender.send_to(b"one", addr).unwrap();
+            read.wait().await;
+            // `second` now waits on the same socket, and gets the next datagram.
+            let s2 = s.clone();
+            let second = runtime::spawn(async move {
+                let mut buf = [0u8; 16];
+                let (n, _) = s2.recv_from(&mut buf).await.unwrap();
+                buf[..n].to_vec()
+            });
+            runtime::yield_now().await;
+            sender.send_to(b"two", addr).unwrap();
+            let got = runtime::timeout(Duration::from_secs(5), second)
+                .await
+                .expect("the second waiter hung behind a stale first one")
+                .unwrap();
+            assert_eq!(got, b"two");
+            release.set();
+            assert_eq!(first.await.unwrap(), b"one");
+            // And once the first one finished, a third waiter still gets through.
+            let s3 = s.clone();
+            let third = runtime::spawn(async move {
+                let mut buf = [0u8; 16];
+                let (n, _) = s3.recv_from(&mut buf).await.unwrap();
+                buf[..n].to_vec()
+            });
+            runtime::yield_now().await;
+            sender.send_to(b"three", addr).unwrap();
+            let got = runtime::timeout(Duration::from_secs(5), third)
+                .await
+                .unwrap();
+            assert_eq!(got.unwrap(), b"three");
         });
     });
 }

@@ -377,7 +377,8 @@ impl JoinWaker {
         if !word.is_null() && self.with(|old| old.is_some_and(|old| old.will_wake(w))) {
             return;
         }
-        let old = self.take();
+        // The clone first: a foreign waker's clone is user code, which could come back to
+        // this slot; the slot is only read and replaced after it.
         let new = w.clone();
         let (data, vtable) = (new.data(), new.vtable());
         let kinds = known_vtables();
@@ -393,9 +394,12 @@ impl JoinWaker {
                 boxed.map_addr(|a| a | JOIN_BOXED)
             }
         };
-        self.0.set(word);
-        // Dropped last: a waker's drop may be user code (R1: nothing here is borrowed).
-        drop(old);
+        let old = self.0.replace(word);
+        if !old.is_null() {
+            // SAFETY: `old` came from `set`, and the slot no longer holds it, so it is
+            // rebuilt once. Dropped last: a waker's drop may be user code.
+            drop(unsafe { decode(old) });
+        }
     }
 
     /// Takes the waker out, leaving the slot empty.
