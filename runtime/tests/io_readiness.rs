@@ -214,35 +214,30 @@ fn a_waiter_that_moved_on_does_not_hide_the_next_one() {
             runtime::yield_now().await;
             sender.send_to(b"one", addr).unwrap();
             read.wait().await;
-            // `second` now waits on the same socket, and gets the next datagram.
-            let s2 = s.clone();
-            let second = runtime::spawn(async move {
-                let mut buf = [0u8; 16];
-                let (n, _) = s2.recv_from(&mut buf).await.unwrap();
-                buf[..n].to_vec()
-            });
-            runtime::yield_now().await;
-            sender.send_to(b"two", addr).unwrap();
-            let got = runtime::timeout(Duration::from_secs(5), second)
-                .await
-                .expect("the second waiter hung behind a stale first one")
-                .unwrap();
-            assert_eq!(got, b"two");
-            release.set();
-            assert_eq!(first.await.unwrap(), b"one");
-            // And once the first one finished, a third waiter still gets through.
-            let s3 = s.clone();
-            let third = runtime::spawn(async move {
-                let mut buf = [0u8; 16];
-                let (n, _) = s3.recv_from(&mut buf).await.unwrap();
-                buf[..n].to_vec()
-            });
-            runtime::yield_now().await;
-            sender.send_to(b"three", addr).unwrap();
-            let got = runtime::timeout(Duration::from_secs(5), third)
-                .await
-                .unwrap();
-            assert_eq!(got.unwrap(), b"three");
+            // `second` now waits on the same socket and gets the next datagram; once the
+            // first one finished, a third waiter still gets through.
+            let receive = |s: Rc<UdpSocket>| {
+                runtime::spawn(async move {
+                    let mut buf = [0u8; 16];
+                    let (n, _) = s.recv_from(&mut buf).await.unwrap();
+                    buf[..n].to_vec()
+                })
+            };
+            let mut first = Some(first);
+            for datagram in [&b"two"[..], b"three"] {
+                let waiter = receive(s.clone());
+                runtime::yield_now().await;
+                sender.send_to(datagram, addr).unwrap();
+                let got = runtime::timeout(Duration::from_secs(5), waiter)
+                    .await
+                    .expect("a waiter hung behind a stale first one")
+                    .unwrap();
+                assert_eq!(got, datagram);
+                if let Some(first) = first.take() {
+                    release.set();
+                    assert_eq!(first.await.unwrap(), b"one");
+                }
+            }
         });
     });
 }
