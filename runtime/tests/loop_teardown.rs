@@ -179,3 +179,49 @@ fn a_task_spawned_from_an_io_wakers_drop_during_teardown_is_dropped() {
     assert!(dropped.load(std::sync::atomic::Ordering::SeqCst));
     drop(listener);
 }
+
+/// Teardown finds every live task wherever it is: waiting (registered), woken and queued
+/// again (registered and queued), queued before its first poll, finished but still
+/// queued. Each future is dropped once, on the loop thread; each kept handle reads
+/// "cancelled", or the result it had.
+#[test]
+fn teardown_drops_waiting_requeued_and_unstarted_tasks_once_each() {
+    use std::rc::Rc;
+    let counts = Counts::default();
+    let rt = runtime::Runtime::new().unwrap();
+    let (waiting, requeued, unstarted, mut finished) = rt.block_on(async {
+        // A task holding a probe (counted when its future drops) that waits on `ev`.
+        let waiter = |ev: Rc<runtime::sync::Event>| {
+            let probe = Probe::new(&counts);
+            runtime::spawn(async move {
+                let _probe = probe;
+                ev.wait().await;
+                std::future::pending::<()>().await
+            })
+        };
+        let (never, wake) = (
+            Rc::new(runtime::sync::Event::new()),
+            Rc::new(runtime::sync::Event::new()),
+        );
+        let waiting = waiter(never.clone());
+        let requeued = waiter(wake.clone());
+        waiter(never.clone()).detach();
+        // Finishes in its first poll after waking itself: still queued when it completes.
+        let finished = runtime::spawn(std::future::poll_fn(|cx| {
+            cx.waker().wake_by_ref();
+            std::task::Poll::Ready(5)
+        }));
+        runtime::yield_now().await; // all polled once; the waiters registered
+        wake.set(); // `requeued` is queued again, and main returns before it runs
+        let unstarted = waiter(never);
+        (waiting, requeued, unstarted, finished)
+    });
+    assert_eq!(counts.drops(), 0);
+    drop(rt);
+    assert_eq!(counts.drops(), 4);
+    assert_eq!(counts.dropped_on(), Some(std::thread::current().id()));
+    for mut t in [waiting, requeued, unstarted] {
+        assert!(t.try_result().unwrap().unwrap_err().is_cancelled());
+    }
+    assert_eq!(finished.try_result().unwrap().unwrap(), 5);
+}

@@ -921,13 +921,11 @@ impl Core {
                         task.set_state(task.state() | raw::COMPLETE);
                         self.live.set(self.live.get() - 1);
                     }
-                    if hold == raw::SCHEDULED {
-                        // A waited task still queued was finished above: only the
+                    if hold == raw::SCHEDULED && s & raw::COMPLETE != 0 {
+                        // Finished before (a waited task, in the pass above): only the
                         // queue's hold remains.
-                        if s & raw::REGISTERED != 0 || s & raw::COMPLETE != 0 {
-                            task.release_local(raw::SCHEDULED);
-                            continue;
-                        }
+                        task.release_local(raw::SCHEDULED);
+                        continue;
                     }
                     self.finish(task, hold);
                 }
