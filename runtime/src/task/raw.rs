@@ -420,8 +420,7 @@ impl JoinWaker {
         if word.is_null() {
             return f(None);
         }
-        let data = word.map_addr(|a| a & !JOIN_TAG);
-        let tag = word.addr() & JOIN_TAG;
+        let (data, tag) = split(word);
         if tag == JOIN_BOXED {
             // SAFETY: `set` made this pointer with `Box::into_raw` of a `Box<Waker>` the
             // slot still owns; `f` only borrows it.
@@ -437,14 +436,19 @@ impl JoinWaker {
     }
 }
 
+/// A join slot's word as its data pointer and its tag.
+#[inline(always)]
+fn split(word: *const ()) -> (*const (), usize) {
+    (word.map_addr(|a| a & !JOIN_TAG), word.addr() & JOIN_TAG)
+}
+
 /// Rebuilds the waker a join slot's word encodes.
 ///
 /// # Safety
 /// `word` is non-null and came from `JoinWaker::set`; the caller decides who owns the
 /// result (it carries the count, or the box, the slot held).
 unsafe fn decode(word: *const ()) -> Waker {
-    let tag = word.addr() & JOIN_TAG;
-    let data = word.map_addr(|a| a & !JOIN_TAG);
+    let (data, tag) = split(word);
     if tag == JOIN_BOXED {
         // SAFETY: `set` made this pointer with `Box::into_raw` of a `Box<Waker>`.
         *unsafe { Box::from_raw(data as *mut Waker) }
