@@ -64,10 +64,23 @@ fn a_spinning_task_does_not_starve_a_timer() {
 fn a_spinning_task_does_not_starve_a_wake_from_another_thread() {
     let rt = runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let (spins, spinner) = spinner();
+        // The thread sends only once the spinner spins (not after a sleep: on a loaded
+        // machine the send could come before main waits, and nothing would be starved).
+        let (spinning_tx, spinning) = std::sync::mpsc::channel::<()>();
+        let spins = Rc::new(Cell::new(0u64));
+        let s = spins.clone();
+        let spinner = runtime::spawn(async move {
+            loop {
+                s.set(s.get() + 1);
+                if s.get() == 1 {
+                    spinning_tx.send(()).unwrap();
+                }
+                runtime::yield_now().await;
+            }
+        });
         let (tx, mut rx) = runtime::sync::cross_thread::unbounded::<u32>();
         let sender = std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(1));
+            spinning.recv().unwrap();
             tx.send(7).unwrap();
         });
         assert_eq!(rx.recv().await, Some(7));

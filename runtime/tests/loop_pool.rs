@@ -182,13 +182,19 @@ fn shutdown_drops_every_future_on_its_loop_and_is_bounded_by_its_timeout() {
 fn a_loop_that_does_not_stop_in_time_is_reported() {
     let pool = LoopPool::new(2).unwrap();
     let frozen = Arc::new(AtomicBool::new(true));
-    let f = frozen.clone();
+    let started = Arc::new(AtomicBool::new(false));
+    let (f, s) = (frozen.clone(), started.clone());
     let _job = pool.spawn_pinned_on(1, move || async move {
+        s.store(true, Ordering::SeqCst);
         while f.load(Ordering::SeqCst) {
             std::thread::sleep(Duration::from_millis(5)); // blocks loop 1 itself
         }
     });
-    std::thread::sleep(Duration::from_millis(20));
+    // Loop 1 is blocked before the shutdown starts (a fixed sleep could end first on a
+    // loaded machine, and the job would be cancelled before it ran).
+    while !started.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(1));
+    }
     let err = pool.shutdown(Duration::from_millis(100)).unwrap_err();
     assert_eq!(err.timed_out, [1]);
     assert!(err.to_string().contains("did not stop in time"), "{err}");

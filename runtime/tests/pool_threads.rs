@@ -258,9 +258,11 @@ fn done_callbacks_run_at_once_or_on_the_completing_thread() {
 fn blocking_wait_and_as_completed() {
     quiet_panics();
     let pool = ThreadPoolExecutor::new(3);
+    // Held until the test lets it go (a sleep could end early on a stalled machine).
+    let (let_slow_go, slow_gate) = mpsc::channel::<()>();
     let slow = pool
-        .submit(|| {
-            std::thread::sleep(200 * MS);
+        .submit(move || {
+            slow_gate.recv().unwrap();
             1
         })
         .unwrap();
@@ -275,6 +277,8 @@ fn blocking_wait_and_as_completed() {
         "timeout, nothing cancelled"
     );
     assert!(!not_done[0].cancelled());
+    let_slow_go.send(()).unwrap();
+    assert_eq!(not_done[0].result(None), Ok(1));
 
     let boom = pool.submit(|| -> i32 { panic!("on purpose") }).unwrap();
     let (done, _) = pool::wait(vec![boom], ReturnWhen::FirstException, None);
@@ -302,10 +306,12 @@ fn blocking_wait_and_as_completed() {
         assert_eq!(it.next().unwrap().unwrap().into_result(), Ok(ms));
     }
     assert!(it.next().is_none());
-    let never = pool.submit(|| std::thread::sleep(300 * MS)).unwrap();
+    let (let_it_go, gate) = mpsc::channel::<()>();
+    let never = pool.submit(move || gate.recv().unwrap()).unwrap();
     let mut it = pool::as_completed(vec![never], Some(5 * MS));
     assert_eq!(it.next().map(|r| r.is_err()), Some(true));
     assert!(it.next().is_none());
+    let_it_go.send(()).unwrap();
 }
 
 #[test]
