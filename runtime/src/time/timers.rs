@@ -356,14 +356,15 @@ mod tests {
         let mut t = Timers::new();
         let mut counters = Vec::new();
         // Deadlines in a scrambled order.
-        for i in 0..1000u64 {
-            let d = (i * 7919) % 1000;
+        let n: u64 = if cfg!(miri) { 200 } else { 1000 };
+        for i in 0..n {
+            let d = (i * 7919) % n;
             let (w, c) = waker(d as usize);
             t.insert(d, w);
             counters.push(c);
         }
         let mut out = Vec::new();
-        for now in 0..1000u64 {
+        for now in 0..n {
             t.fire_due(now, &mut out, |_| false);
             assert_eq!(out.len() as u64, now + 1, "exactly the timers due at {now}");
         }
@@ -396,8 +397,9 @@ mod tests {
         // request arrives: the heap never holds more than the live timers plus the dead
         // allowance, and the earliest live deadline is always right.
         let mut t = Timers::new();
+        let rounds: u64 = if cfg!(miri) { 1_000 } else { 20_000 };
         let mut live: Vec<TimerKey> = (0..50).map(|i| t.insert(1_000 + i, waker(0).0)).collect();
-        for r in 0..20_000u64 {
+        for r in 0..rounds {
             let c = (r % 50) as usize;
             assert!(t.cancel(live[c]).is_some());
             live[c] = t.insert(2_000 + r, waker(0).0);
@@ -408,7 +410,7 @@ mod tests {
             );
         }
         assert_eq!(t.len(), 50);
-        assert_eq!(t.next_deadline(), Some(2_000 + 20_000 - 50));
+        assert_eq!(t.next_deadline(), Some(2_000 + rounds - 50));
     }
 
     #[test]
@@ -457,7 +459,11 @@ mod tests {
 
     #[test]
     fn memory_goes_back_when_mostly_empty_and_stale_keys_stay_stale() {
-        let n = if cfg!(miri) { 3000 } else { 100_000 };
+        let n = if cfg!(miri) {
+            2 * SHRINK_MIN_SLOTS
+        } else {
+            100_000
+        };
         let mut t = Timers::new();
         let keys: Vec<_> = (0..n)
             .map(|i| t.insert(1000 + i as u64, Waker::noop().clone()))
