@@ -16,7 +16,7 @@ rustup component add --toolchain nightly rust-src >/dev/null
 which=("$@")
 ((${#which[@]})) || which=(address thread)
 for san in "${which[@]}"; do
-    printf '\n== %s sanitizer\n' "$san"
+    printf '\n== %s sanitizer (at %d s of this script)\n' "$san" "$SECONDS"
     flags="-Zsanitizer=$san"
     export RUSTFLAGS="$flags" RUSTDOCFLAGS="$flags" RUNTIME_SANITIZER=$san
     export CARGO_TARGET_DIR="$PWD/target/sanitizer-$san"
@@ -33,3 +33,4 @@ for san in "${which[@]}"; do
     [[ $san == thread ]] && skip=(--skip ctrl_c --skip a_signal_prints_a_task_dump)
     cargo +nightly test -q --no-fail-fast -Zbuild-std --target "$target" -p runtime -- --test-threads=2 "${skip[@]}"
 done
+printf '\nsanitizers done (at %d s of this script)\n' "$SECONDS"
