@@ -73,7 +73,8 @@ fn child_case() {
             .unwrap()
             .block_on(async {
                 let frozen = runtime::task::Builder::new().name("frozen").spawn(async {
-                    // Frozen until the watchdog has spoken (it prints to stderr).
+                    // Frozen until the parent has read the watchdog's line on our stderr
+                    // and says so on stdin (20 s at most: then the test fails).
                     let started = std::time::Instant::now();
                     while started.elapsed() < Duration::from_secs(20) {
                         std::thread::sleep(Duration::from_millis(5));
@@ -83,9 +84,8 @@ fn child_case() {
                     }
                 });
                 std::thread::spawn(|| {
-                    // Stand-in for a human reading stderr: give the watchdog 60 ms
-                    // (three thresholds) and a good margin, then let the poll return.
-                    std::thread::sleep(Duration::from_millis(400));
+                    let mut line = String::new();
+                    let _ = std::io::stdin().read_line(&mut line);
                     WATCHDOG_SPOKE.store(true, std::sync::atomic::Ordering::SeqCst);
                 });
                 frozen.await.unwrap();
@@ -159,7 +159,16 @@ fn a_slow_poll_is_reported_once_with_the_task_its_spawn_site_and_its_duration() 
         line.contains("(spawned at runtime/tests/debug_slow_poll.rs:"),
         "{line}"
     );
-    assert!(line.contains(" took 1"), "{line}"); // 150-199 ms
+    // At least the 150 ms it slept (more on a loaded machine: no upper bound).
+    let took = line
+        .split(" took ")
+        .nth(1)
+        .and_then(|t| t.split(' ').next());
+    let ms = took.and_then(|t| match t.strip_suffix("ms") {
+        Some(ms) => ms.parse::<f64>().ok(),
+        None => t.strip_suffix('s')?.parse::<f64>().ok().map(|s| s * 1e3),
+    });
+    assert!(ms.is_some_and(|ms| ms >= 150.0), "{line}");
     assert!(line.contains("(threshold 100.0ms)"), "{line}"); // the debug-build default
     assert!(out.contains("slow_polls=1"), "{out}");
 }
@@ -184,7 +193,32 @@ fn the_environment_sets_or_disables_the_default_and_the_builder_wins() {
 
 #[test]
 fn the_watchdog_names_a_poll_that_does_not_return() {
-    let (out, err, ok) = child("watchdog", &[]);
+    // The child's poll returns only once its watchdog line has been read here (no sleep
+    // to guess how long the watchdog takes on a loaded machine).
+    let mut c = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child_case", "--nocapture", "--test-threads=1"])
+        .env("RUNTIME_DEBUG_CHILD", "watchdog")
+        .env_remove("RUNTIME_SLOW_POLL_MS")
+        .env_remove("RUNTIME_SEED")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = c.stdin.take().unwrap();
+    let mut err = String::new();
+    for line in BufReader::new(c.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        err.push_str(&line);
+        err.push('\n');
+        if line.contains("has not returned (watchdog") {
+            std::io::Write::write_all(&mut stdin, b"go\n").unwrap();
+        }
+    }
+    drop(stdin);
+    let out = c.wait_with_output().unwrap();
+    let ok = out.status.success();
+    let out = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(ok, "{err}");
     let r = reports(&err);
     assert_eq!(r.len(), 1, "reported once: {err}");
