@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use runtime::Builder;
 
-/// Runs case `case` in a child with `env`; returns its stdout, stderr and success.
-fn child(case: &str, env: &[(&str, &str)]) -> (String, String, bool) {
+/// The command that runs case `case` in a child, its stdout and stderr piped.
+fn child_command(case: &str) -> Command {
     let mut cmd = Command::new(std::env::current_exe().unwrap());
     cmd.args(["--exact", "child_case", "--nocapture", "--test-threads=1"])
         .env("RUNTIME_DEBUG_CHILD", case)
@@ -18,6 +18,12 @@ fn child(case: &str, env: &[(&str, &str)]) -> (String, String, bool) {
         .env_remove("RUNTIME_SEED")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    cmd
+}
+
+/// Runs case `case` in a child with `env`; returns its stdout, stderr and success.
+fn child(case: &str, env: &[(&str, &str)]) -> (String, String, bool) {
+    let mut cmd = child_command(case);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -198,14 +204,8 @@ fn the_environment_sets_or_disables_the_default_and_the_builder_wins() {
 fn the_watchdog_names_a_poll_that_does_not_return() {
     // The child's poll returns only once its watchdog line has been read here (no sleep
     // to guess how long the watchdog takes on a loaded machine).
-    let mut c = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_case", "--nocapture", "--test-threads=1"])
-        .env("RUNTIME_DEBUG_CHILD", "watchdog")
-        .env_remove("RUNTIME_SLOW_POLL_MS")
-        .env_remove("RUNTIME_SEED")
+    let mut c = child_command("watchdog")
         .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let mut stdin = c.stdin.take().unwrap();
